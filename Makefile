@@ -1,0 +1,39 @@
+# `make` builds the dossier; `make test` runs the tests. The first run creates .venv
+# and installs the pinned dependencies (requirements*.lock) into it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: all dossier html test bench clean lock
+
+all: dossier
+
+$(STAMP): requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.lock
+	touch $@
+
+dossier: $(STAMP)
+	$(PY) build.py pdf
+
+html: $(STAMP)
+	$(PY) build.py html
+
+test: $(TEST_STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/build.py
+
+clean:
+	rm -rf output tests/projects/*/output
+
+# Re-freeze the pinned versions after changing pyproject.toml's dependencies.
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable > requirements.lock

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Build the dossier: Markdown chapters and BibTeX to HTML and a footnoted PDF.
+
+    python build.py            # output/dossier.pdf (and output/dossier.html beside it)
+    python build.py html       # output/dossier.html alone, no typesetting
+    python build.py -v pdf     # with the time each stage took
+
+Problems in the input are printed as ``path:line: message``, all of them at once;
+the exit status is then 1 and the previous outputs are left as they were.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build the dossier from content/*.md, bib/*.bib and templates/.",
+        epilog="Settings live in pyproject.toml under [tool.dossier]. Exit status: 0 success, 1 problems in the input, 2 internal error.",
+    )
+    parser.add_argument("output", nargs="?", default="pdf", choices=["pdf", "html"],
+                        help="what to build: pdf (the dossier PDF, with its HTML; the default) or html (the HTML alone)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took")
+    parser.add_argument("--root", type=Path, default=HERE, help="the project folder (default: this script's folder)")
+    parser.add_argument("--paper", choices=["A4", "Letter"], help="paper size, overriding the setting")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
+    args = parser.parse_args(argv)
+
+    from dossier.config import load_settings
+    from dossier.errors import BuildError
+    from dossier.pipeline import build
+
+    try:
+        settings = load_settings(args.root, {"paper": args.paper} if args.paper else None)
+        result = build(settings.root, pdf=args.output == "pdf", settings=settings)
+    except BuildError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = sum(1 for p in exc.problems if p.severity == "error")
+        print(f"build failed: {count} error{'s' if count != 1 else ''}; nothing was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the previous outputs are unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error, not the user's: say so plainly
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 2
+
+    for problem in result.warnings:
+        print(problem, file=sys.stderr)
+    for path in result.outputs:
+        shown = os.path.relpath(path, Path.cwd())
+        if path.suffix == ".pdf":
+            print(f"wrote {shown} ({result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography)")
+        else:
+            print(f"wrote {shown}")
+    if args.verbose:
+        total = sum(result.timings.values())
+        for stage, seconds in result.timings.items():
+            print(f"  {stage:<12} {seconds:6.2f} s  ({seconds / total:5.1%})")
+        print(f"  {'total':<12} {total:6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

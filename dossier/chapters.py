@@ -1,0 +1,115 @@
+"""Read the chapters: every ``content/*.md`` file, ordered by file name.
+
+A chapter may open with YAML front matter between ``---`` lines:
+
+    ---
+    title: The Soviet–Lithuanian Treaty
+    short_title: Moscow 1920      # running head
+    lang: en                      # hyphenation and the PDF's language
+    order: 2                      # optional: sort key instead of the file name
+    treaty: lithuania             # optional: key-facts box from content/treaties.yaml
+    ---
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from .errors import Problem, error
+from .model import Chapter, Location
+
+FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "summary"}
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def read_chapters(content_dir: Path, root: Path, default_lang: str) -> tuple[list[Chapter], list[Problem]]:
+    chapters, problems = [], []
+    for path in sorted(content_dir.glob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        chapter, found = read_chapter(path, root, default_lang)
+        problems += found
+        if chapter:
+            chapters.append(chapter)
+    chapters.sort(key=lambda c: c.order)
+    return chapters, problems
+
+
+def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chapter | None, list[Problem]]:
+    shown = display_path(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, [error(shown, line, "not valid UTF-8 text")]
+    text = text.replace("\r\n", "\n").lstrip("\ufeff")
+    meta, body, body_line, problems = split_front_matter(text, shown)
+    if problems:
+        return None, problems
+    stem = path.stem
+    title = str(meta.get("title") or _first_heading(body) or _title_from_stem(stem))
+    order = meta.get("order")
+    chapter = Chapter(
+        path=path.resolve(),
+        location=Location(shown, body_line),
+        slug=slugify(re.sub(r"^\d+[-_ ]*", "", stem) or stem),
+        order=f"{float(order):012.3f}" if isinstance(order, (int, float)) else str(order or stem),
+        title=title,
+        short_title=str(meta.get("short_title") or title),
+        lang=str(meta.get("lang") or default_lang),
+        body=body,
+        body_line=body_line,
+        summary=str(meta.get("summary") or ""),
+        treaty=str(meta.get("treaty") or ""),
+    )
+    return chapter, []
+
+
+def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, list[Problem]]:
+    """Return (front matter, body, line of the body's first line, problems)."""
+    if not text.startswith("---\n"):
+        return {}, text, 1, []
+    end = re.search(r"^(---|\.\.\.)[ \t]*$", text[4:], re.M)
+    if not end:
+        return {}, text, 1, [error(shown, 1, "front matter opened with '---' is never closed")]
+    raw = text[4 : 4 + end.start()]
+    body_start = 4 + end.end() + 1
+    body_line = text[:body_start].count("\n") + 1
+    try:
+        meta = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = 2 + (mark.line if mark else 0)
+        reason = getattr(exc, "problem", None) or str(exc)
+        return {}, "", body_line, [error(shown, line, f"broken front matter: {reason}")]
+    if not isinstance(meta, dict):
+        return {}, "", body_line, [error(shown, 2, "front matter must be a mapping of 'key: value' lines")]
+    problems = []
+    for key in meta:
+        if key not in FRONT_MATTER_KEYS:
+            line = 2 + next((i for i, l in enumerate(raw.splitlines()) if l.startswith(f"{key}:")), 0)
+            problems.append(error(shown, line, f"unknown front matter key '{key}' (known: {', '.join(sorted(FRONT_MATTER_KEYS))})"))
+    return meta, text[body_start:], body_line, problems
+
+
+def _first_heading(body: str) -> str:
+    match = re.search(r"^#\s+(.+?)\s*#*\s*$", body, re.M)
+    return match.group(1) if match else ""
+
+
+def _title_from_stem(stem: str) -> str:
+    return re.sub(r"^\d+[-_ ]*", "", stem).replace("-", " ").replace("_", " ").strip().capitalize() or stem

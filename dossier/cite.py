@@ -1,0 +1,95 @@
+"""Pandoc's citation syntax, read from a chapter's Markdown source.
+
+``[@key]``, ``[@key, 45-47]``, ``[see @a, pp. 12-14; compare @b, 3]``, ``[-@key]``.
+Each bracketed citation becomes one :class:`Citation` of one or more :class:`CiteItem`,
+carrying the file and line where it was written.
+"""
+from __future__ import annotations
+
+import re
+
+from .model import CiteItem, Citation, Location
+
+# Pandoc: a key starts with a letter, digit or _, and may hold internal punctuation.
+KEY = r"[\w][\w:.#$%&\-+?<>~/]*?"
+_KEY_END = r"(?=[\s,;\]]|$)"
+ITEM_RE = re.compile(rf"^(?P<prefix>.*?)(?:^|(?<=\s))(?P<minus>-?)@(?P<key>{KEY}){_KEY_END}(?P<rest>.*)$", re.S)
+BRACKET_RE = re.compile(r"\[(?!\^)((?:[^\[\]]|\[[^\[\]]*\])*?-?@[\w][^\[\]]*)\](?![(\[:])")
+
+# Locator labels as Pandoc reads them (English), mapped to CSL locator terms.
+LABELS = {
+    "p.": "page", "pp.": "page", "page": "page", "pages": "page",
+    "vol.": "volume", "vols.": "volume", "volume": "volume", "volumes": "volume",
+    "chap.": "chapter", "chaps.": "chapter", "chapter": "chapter", "chapters": "chapter", "ch.": "chapter",
+    "sec.": "section", "secs.": "section", "section": "section", "sections": "section", "§": "section", "§§": "section",
+    "no.": "number", "nos.": "number", "number": "number",
+    "n.": "note", "nn.": "note", "note": "note", "notes": "note",
+    "para.": "paragraph", "paras.": "paragraph", "¶": "paragraph",
+    "art.": "article-locator", "arts.": "article-locator",
+    "fig.": "figure", "figs.": "figure", "col.": "column", "cols.": "column",
+    "l.": "line", "ll.": "line", "bk.": "book", "pt.": "part", "fol.": "folio", "fols.": "folio",
+}
+_LABEL_RE = "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True))
+# A locator: numbers (Arabic or Roman, with a volume "2:355"), ranges and lists of them.
+_NUM = r"(?:\d+[a-z]?(?::\d+)?|[ivxlcdm]+|[IVXLCDM]+)"
+_LOCATOR = rf"{_NUM}(?:\s*[-–—]+\s*{_NUM})?(?:\s*(?:,|&|and)\s*{_NUM}(?:\s*[-–—]+\s*{_NUM})?)*"
+REST_RE = re.compile(rf"^\s*,?\s*(?:(?P<label>{_LABEL_RE})\s*)?(?:\{{(?P<braced>[^}}]*)\}}|(?P<loc>{_LOCATOR}))(?P<suffix>.*)$", re.S)
+
+
+def parse_citation(inner: str, location: Location, in_note: bool = False) -> tuple[Citation | None, list[str]]:
+    """Parse the text between the brackets. Returns the citation and any syntax problems."""
+    items, problems = [], []
+    for part in _split_items(inner):
+        match = ITEM_RE.match(part.strip())
+        if not match:
+            problems.append(f"cannot read citation item '{part.strip()}' (expected '@key')")
+            continue
+        locator, label, suffix = _split_locator(match.group("rest"))
+        items.append(
+            CiteItem(
+                key=match.group("key"),
+                locator=locator,
+                label=label,
+                prefix=match.group("prefix").strip(),
+                suffix=suffix,
+                suppress_author=bool(match.group("minus")),
+                location=location,
+            )
+        )
+    if not items:
+        return None, problems or ["empty citation"]
+    return Citation(items=tuple(items), location=location, in_note=in_note), problems
+
+
+def _split_items(inner: str) -> list[str]:
+    """Split on ';' that separate items (a ';' inside a suffix with no '@' after it stays)."""
+    parts = inner.split(";")
+    items: list[str] = []
+    for part in parts:
+        if items and not re.search(r"(?:^|\s)-?@\w", part):
+            items[-1] += ";" + part
+        else:
+            items.append(part)
+    return items
+
+
+def _split_locator(rest: str) -> tuple[str, str, str]:
+    """``', pp. 45-47 and passim'`` -> ('45-47', 'page', 'and passim')."""
+    stripped = rest.strip()
+    if not stripped:
+        return "", "page", ""
+    if not stripped.startswith(","):
+        return "", "page", stripped
+    match = REST_RE.match(stripped)
+    if not match:
+        return "", "page", stripped[1:].strip()
+    label = LABELS[match.group("label")] if match.group("label") else "page"
+    locator = (match.group("braced") if match.group("braced") is not None else match.group("loc")).strip()
+    suffix = match.group("suffix").strip()
+    return locator, label, suffix.lstrip(",").strip() if suffix.startswith(",") else suffix
+
+
+def find_citations(text: str) -> list[re.Match]:
+    """Every bracketed citation in a piece of Markdown, skipping code spans."""
+    code = [m.span() for m in re.finditer(r"(`+).*?\1", text, re.S)]
+    return [m for m in BRACKET_RE.finditer(text) if not any(a <= m.start() < b for a, b in code)]

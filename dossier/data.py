@@ -1,0 +1,271 @@
+"""The treaty data, ``content/treaties.yaml``: read, validated, and offered to chapters.
+
+Facts that appear in a table and in prose are written once, here. Chapters refer to
+them as ``{{ treaties.latvia.signed }}`` (a date prints as "11 August 1920") and place
+generated blocks with ``{{ comparison_table() }}`` and ``{{ timeline() }}``; a chapter
+whose front matter names a ``treaty`` opens with that treaty's key-facts box.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .chapters import display_path
+from .errors import Problem, error, warning
+from .render import one_line
+
+DATA_FILE = "treaties.yaml"
+
+# field -> (kind, label in tables); kind drives validation and printing
+FIELDS: dict[str, tuple[str, str]] = {
+    "id": ("id", "Id"),
+    "name": ("text", "Name"),
+    "short": ("text", "Short name"),
+    "native_names": ("names", "Names in the parties’ languages"),
+    "parties": ("list", "Parties"),
+    "place": ("text", "Signed at"),
+    "signed": ("date", "Signed on"),
+    "signatories": ("people", "Signatories"),
+    "articles": ("int", "Articles"),
+    "recognition": ("text", "Recognition"),
+    "territory": ("text", "Territory"),
+    "money_property": ("text", "Money and property"),
+    "neutrality_secret": ("text", "Neutrality and secret terms"),
+    "ratified": ("dates", "Ratified"),
+    "ratifications_exchanged": ("date", "Ratifications exchanged"),
+    "registered": ("date", "Registered (League of Nations)"),
+    "registration": ("text", "Registration"),
+    "held": ("text", "How it held"),
+    "chapter": ("text", "Chapter"),
+    "sources": ("sources", "Sources"),
+}
+REQUIRED_VALUES = {"id", "name", "short", "parties", "place", "signed", "sources"}
+NOT_SOURCED = {"id", "short", "chapter", "sources"}
+UNKNOWN = "—"
+LANGUAGE_NAMES = {"lt": "Lithuanian", "lv": "Latvian", "et": "Estonian", "fi": "Finnish", "pl": "Polish",
+                  "ru": "Russian", "uk": "Ukrainian", "be": "Belarusian", "sv": "Swedish", "de": "German"}
+
+
+@dataclass(frozen=True)
+class Treaty:
+    values: Mapping[str, Any]
+    lines: Mapping[str, int]  # field -> line in the data file
+
+    def __getattr__(self, name):  # chapters write treaties.latvia.signed
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+
+@dataclass(frozen=True)
+class Event:
+    date: dt.date
+    label: str
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
+class TreatyData:
+    treaties: tuple[Treaty, ...] = ()
+    events: tuple[Event, ...] = ()
+    path: str = ""
+
+    def by_id(self) -> dict[str, Treaty]:
+        return {t.values["id"]: t for t in self.treaties}
+
+
+def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
+    """Read and check the data file; a project without one has no treaties."""
+    if not path.exists():
+        return TreatyData(), []
+    shown = display_path(path, root)
+    try:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            document = loader.construct_document(node) if node is not None else {}
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return TreatyData(path=shown), [error(shown, mark.line + 1 if mark else 0, f"broken data: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(document, dict) or not isinstance(document.get("treaties"), list):
+        return TreatyData(path=shown), [error(shown, 1, "expected a mapping with a 'treaties' list")]
+    problems: list[Problem] = []
+    top = _children(node)
+    treaties, seen = [], {}
+    for value, item_node in zip(document["treaties"], top["treaties"].value):
+        treaty = _check_treaty(value, item_node, shown, problems)
+        if treaty is None:
+            continue
+        tid = treaty.values["id"]
+        if tid in seen:
+            problems.append(error(shown, treaty.lines["id"], f"treaty id '{tid}' is used twice (first at line {seen[tid]})"))
+            continue
+        seen[tid] = treaty.lines["id"]
+        treaties.append(treaty)
+    events = []
+    for value, item_node in zip(document.get("events") or [], top["events"].value if "events" in top else []):
+        line = item_node.start_mark.line + 1
+        if not isinstance(value, dict) or not isinstance(value.get("date"), dt.date) or not value.get("label"):
+            problems.append(error(shown, line, "an event needs a date (YYYY-MM-DD) and a label"))
+            continue
+        events.append(Event(value["date"], str(value["label"]), str(value.get("source") or ""), line))
+    return TreatyData(tuple(treaties), tuple(sorted(events, key=lambda e: e.date)), shown), problems
+
+
+def _children(node) -> dict[str, Any]:
+    return {key.value: value for key, value in node.value} if isinstance(node, yaml.MappingNode) else {}
+
+
+def _check_treaty(value, node, shown: str, problems: list[Problem]) -> Treaty | None:
+    line = node.start_mark.line + 1
+    if not isinstance(value, dict):
+        problems.append(error(shown, line, "each treaty is a mapping of fields"))
+        return None
+    children = _children(node)
+    lines = {key: child.start_mark.line + 1 for key, child in children.items()}
+    for key in value:
+        if key not in FIELDS:
+            problems.append(error(shown, lines.get(key, line), f"unknown field '{key}' (known: {', '.join(FIELDS)})"))
+    for key, (kind, _) in FIELDS.items():
+        if key not in value:
+            problems.append(error(shown, line, f"treaty '{value.get('id', '?')}' lacks the field '{key}' (write null if the sources are silent)"))
+            continue
+        message = _check_value(kind, value[key], key in REQUIRED_VALUES)
+        if message:
+            problems.append(error(shown, lines[key], f"{key}: {message}"))
+    sources = value.get("sources") if isinstance(value.get("sources"), dict) else {}
+    for key in FIELDS:
+        if key not in NOT_SOURCED and value.get(key) not in (None, {}, []) and key not in sources:
+            problems.append(warning(shown, lines.get(key, line), f"{key}: no source given in 'sources'"))
+    return Treaty(value, lines)
+
+
+def _check_value(kind: str, value: Any, required: bool) -> str:
+    if value is None or value == {} or value == []:
+        return "a value is required here" if required else ""
+    if kind == "date" and not isinstance(value, dt.date):
+        return f"'{value}' is not a valid date (write YYYY-MM-DD)"
+    if kind == "int" and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+        return f"'{value}' is not a positive whole number"
+    if kind in ("text", "id") and not isinstance(value, str):
+        return f"expected text, got {value!r}"
+    if kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return "expected a list of names"
+    if kind in ("names", "sources") and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        return "expected a mapping of key: text"
+    if kind == "people" and not (isinstance(value, dict) and all(isinstance(v, list) for v in value.values())):
+        return "expected a mapping of party: [names]"
+    if kind == "dates":
+        if not isinstance(value, dict):
+            return "expected a mapping of party: date"
+        for party, date in value.items():
+            if not isinstance(date, dt.date):
+                return f"'{date}' ({party}) is not a valid date (write YYYY-MM-DD)"
+    return ""
+
+
+# ---- Printing -----------------------------------------------------------------------
+
+
+def format_date(value: dt.date) -> str:
+    return f"{value.day} {value:%B} {value.year}"
+
+
+def finalize(value: Any) -> Any:
+    """How a data value prints in a chapter: dates in words; a missing value is an error."""
+    if value is None:
+        raise ValueError("the data has no value here (null): the sources are silent")
+    if isinstance(value, dt.date):
+        return format_date(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(finalize(v)) for v in value)
+    return value
+
+
+def cell(treaty: Treaty, key: str) -> str:
+    """One field as HTML for a table or a box; an empty field prints as a dash."""
+    kind = FIELDS[key][0]
+    value = treaty.values.get(key)
+    if value in (None, {}, []):
+        return UNKNOWN
+    if kind == "date":
+        return escape(format_date(value))
+    if kind == "dates":
+        return "; ".join(f"{escape(party)}: {escape(format_date(date))}" for party, date in value.items())
+    if kind == "people":
+        return "; ".join(f"{escape(party)}: {escape(', '.join(names))}" for party, names in value.items())
+    if kind == "names":
+        return "; ".join(f'<span lang="{escape(code)}">{escape(name)}</span> ({LANGUAGE_NAMES.get(code, code)})' for code, name in value.items())
+    if kind == "list":
+        return escape(", ".join(value))
+    return escape(str(value))
+
+
+def sources_citation(treaty: Treaty, fields: list[str] | None = None) -> str:
+    """All sources of a treaty's fields as one Pandoc citation, each work once."""
+    sources = treaty.values.get("sources") or {}
+    seen: dict[str, None] = {}
+    for key in fields or list(FIELDS):
+        for part in str(sources.get(key, "")).split(";"):
+            if part.strip():
+                seen.setdefault(part.strip(), None)
+    return f"[{'; '.join(seen)}]" if seen else ""
+
+
+KEY_FACTS = ["place", "signed", "parties", "signatories", "articles", "ratified", "ratifications_exchanged", "registered"]
+
+
+def key_facts(treaty: Treaty) -> str:
+    rows = "".join(
+        f"<tr><th>{FIELDS[key][1]}</th><td>{cell(treaty, key)}</td></tr>" for key in KEY_FACTS
+    )
+    native = cell(treaty, "native_names")
+    native_row = f'<p class="native-names">{native}</p>' if native != UNKNOWN else ""
+    return one_line(
+        f'<div class="key-facts"><p class="key-facts-title">Key facts: {escape(treaty.values["name"])}'
+        f"{sources_citation(treaty, KEY_FACTS + ['name', 'native_names'])}</p>{native_row}"
+        f'<table><tbody>{rows}</tbody></table></div>'
+    )
+
+
+COMPARISON_ROWS = ["place", "signed", "parties", "articles", "recognition", "territory", "money_property",
+                   "neutrality_secret", "ratified", "ratifications_exchanged", "registered", "held"]
+
+
+def comparison_table(data: TreatyData) -> str:
+    treaties = data.treaties
+    head = "".join(f'<th scope="col">{escape(t.values["short"])}</th>' for t in treaties)
+    body = "".join(
+        f'<tr><th scope="row">{FIELDS[key][1]}</th>{"".join(f"<td>{cell(t, key)}</td>" for t in treaties)}</tr>'
+        for key in COMPARISON_ROWS
+    )
+    sources = "".join(f"<td>{escape(t.values['short'])}{sources_citation(t, COMPARISON_ROWS)}</td>" for t in treaties)
+    return one_line(
+        f'<div class="comparison"><table class="comparison-table"><caption>The five treaties side by side '
+        f"(— : not stated in the sources used here)</caption><thead><tr><th></th>{head}</tr></thead>"
+        f'<tbody>{body}<tr class="sources"><th scope="row">Sources</th>{sources}</tr></tbody></table></div>'
+    )
+
+
+def chapter_context(data: TreatyData) -> dict[str, Any]:
+    from .timeline import timeline_svg
+
+    by_id = data.by_id()
+    return {
+        "treaties": by_id,
+        "comparison_table": lambda: comparison_table(data),
+        "timeline": lambda: timeline_svg(data),
+        "key_facts": lambda treaty_id: key_facts(by_id[treaty_id]),
+    }

@@ -1,0 +1,48 @@
+"""Problems found in the user's input, reported as ``path:line: message``.
+
+Stages collect problems instead of raising at the first one, so that a run reports
+everything that is wrong at once (as Sphinx and bibtexparser v2 do). An error fails
+the build at the end of the stage that found it; a warning is printed and the build
+goes on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .model import Location
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    location: Location
+    message: str
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location.path else ""
+        kind = "warning: " if self.severity == WARNING else ""
+        return f"{prefix}{kind}{self.message}"
+
+
+def error(path: str, line: int, message: str) -> Problem:
+    return Problem(Location(path, line), message, ERROR)
+
+
+def warning(path: str, line: int, message: str) -> Problem:
+    return Problem(Location(path, line), message, WARNING)
+
+
+class BuildError(Exception):
+    """Raised at the end of a stage whose input had errors; carries all of them."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def errors_in(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == ERROR]

@@ -1,0 +1,249 @@
+"""Render one chapter: Jinja data expressions, citations and notes, then Markdown to HTML.
+
+Order of work for a chapter, all of it keeping source lines intact so that every
+problem names ``content/<file>.md:<line>``:
+
+1. the body is rendered as a sandboxed Jinja template against the treaty data
+   (``{{ treaties.latvia.signed }}``); generated blocks come back as one-line HTML;
+2. the author's note definitions (``[^1]: ...``) are lifted out; citations and note
+   calls are then taken in document order, each becoming one note held aside under a
+   placeholder (the citation style sees citations in reading order: first, later, ibid.);
+3. Python-Markdown renders the body; each placeholder becomes
+   ``<span class="footnote">note</span>`` at its call, which WeasyPrint floats to the
+   foot of the page.
+"""
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+import jinja2
+import markdown
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from .chapters import slugify
+from .cite import find_citations, parse_citation
+from .errors import Problem, error, warning
+from .model import Chapter, Citation, Location, RenderedChapter
+
+NOTE_OPEN, NOTE_CLOSE = "\ue000", "\ue001"
+NOTE_TOKEN_RE = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
+DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*)$")
+CALL_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+MARKDOWN_EXTENSIONS = ["tables", "attr_list", "smarty", "sane_lists", "toc"]
+
+
+class NoteStyle(Protocol):
+    def cite(self, citation: Citation) -> str: ...
+
+
+@dataclass
+class ChapterNotes:
+    """The notes of one chapter, in order of their calls."""
+
+    html: list[str] = field(default_factory=list)
+
+    def add(self, note_html: str) -> str:
+        self.html.append(note_html)
+        return f"{NOTE_OPEN}{len(self.html) - 1}{NOTE_CLOSE}"
+
+
+def data_environment(formatters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
+    """Jinja for chapter bodies: sandboxed (content is not code), strict about names."""
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=(formatters or {}).get("finalize"),
+    )
+    return env
+
+
+def render_chapter(
+    chapter: Chapter,
+    style: NoteStyle,
+    known_keys: Mapping[str, object],
+    context: Mapping[str, object] | None = None,
+    env: SandboxedEnvironment | None = None,
+) -> tuple[RenderedChapter | None, list[Problem]]:
+    problems: list[Problem] = []
+    body, found = _render_data(chapter, context or {}, env or data_environment())
+    problems += found
+    if body is None:
+        return None, problems
+    lines = body.split("\n")
+    definitions, found = _lift_definitions(lines, chapter)
+    problems += found
+    notes = ChapterNotes()
+    converter = _markdown(chapter)
+    body_text, called, found = _take_notes("\n".join(lines), chapter, definitions, notes, style, known_keys, converter)
+    problems += found
+    for name, (line, _) in definitions.items():
+        if name not in called:
+            problems.append(warning(chapter.location.path, line, f"note [^{name}] is defined but never called"))
+    converter.reset()
+    out = converter.convert(body_text)
+    headings = tuple(_flatten_toc(converter.toc_tokens))
+    chapter_id = chapter.slug
+    out = NOTE_TOKEN_RE.sub(lambda m: note_html(chapter_id, int(m.group(1)) + 1, notes.html[int(m.group(1))]), out)
+    rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html))
+    return rendered, problems
+
+
+def note_html(chapter_id: str, number: int, text: str) -> str:
+    """A note at its call: an empty marker (so the audit can find the call's page), then the note."""
+    return f'<a class="note-call" id="call-{chapter_id}-{number}"></a><span class="footnote" id="note-{chapter_id}-{number}">{text}</span>'
+
+
+def _render_data(chapter: Chapter, context, env) -> tuple[str | None, list[Problem]]:
+    if "{{" not in chapter.body and "{%" not in chapter.body:
+        return chapter.body, []
+    path = chapter.location.path
+    try:
+        return env.from_string(chapter.body).render(**context), []
+    except jinja2.TemplateSyntaxError as exc:
+        return None, [error(path, chapter.body_line + (exc.lineno or 1) - 1, f"template syntax: {exc.message}")]
+    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
+        return None, [error(path, chapter.body_line + _template_line(exc) - 1, f"data reference: {exc}")]
+
+
+def _template_line(exc: BaseException) -> int:
+    tb, line = exc.__traceback__, 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _lift_definitions(lines: list[str], chapter: Chapter) -> tuple[dict[str, tuple[int, str]], list[Problem]]:
+    """Remove ``[^name]: text`` paragraphs from ``lines`` (blanked, so lines keep their numbers)."""
+    definitions: dict[str, tuple[int, str]] = {}
+    problems = []
+    i = 0
+    while i < len(lines):
+        match = DEF_RE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        name, text, start = match.group(1), [match.group(2)], i
+        lines[i] = ""
+        i += 1
+        while i < len(lines) and (lines[i].startswith(("    ", "\t")) or (lines[i].strip() and not DEF_RE.match(lines[i]) and text[-1].strip())):
+            text.append(lines[i].strip())
+            lines[i] = ""
+            i += 1
+        line = chapter.body_line + start
+        if name in definitions:
+            problems.append(error(chapter.location.path, line, f"note [^{name}] is defined twice (first at line {definitions[name][0]})"))
+            continue
+        definitions[name] = (line, " ".join(t for t in text if t))
+    return definitions, problems
+
+
+def _take_notes(text, chapter, definitions, notes, style, known_keys, converter):
+    """Replace citations and note calls, in reading order, by note placeholders."""
+    problems: list[Problem] = []
+    called: set[str] = set()
+    tokens = [(m.start(), m.end(), "cite", m) for m in find_citations(text)]
+    tokens += [(m.start(), m.end(), "call", m) for m in CALL_RE.finditer(text)]
+    tokens.sort(key=lambda t: t[0])
+    out, pos = [], 0
+    for start, end, kind, match in tokens:
+        if start < pos:
+            continue
+        line = chapter.body_line + text.count("\n", 0, start)
+        location = Location(chapter.location.path, line)
+        if kind == "cite":
+            note, found = _cite(match.group(1), location, style, known_keys, in_note=False)
+            problems += found
+            if note is None:
+                out.append(text[pos:end])
+                pos = end
+                continue
+            token = notes.add(note)
+            before, after_punct = text[pos:start], re.match(r"[.,;:!?]+", text[end:])
+            if after_punct and before.endswith((" ", "\t")):
+                # Chicago: the note number follows the punctuation ("treaty [@key]." -> "treaty.¹").
+                out.append(before.rstrip() + after_punct.group(0) + token)
+                pos = end + after_punct.end()
+            else:
+                out.append(before + token)
+                pos = end
+        else:
+            name = match.group(1)
+            if name not in definitions:
+                problems.append(error(location.path, line, f"note [^{name}] is called but never defined"))
+                out.append(text[pos:end])
+                pos = end
+                continue
+            called.add(name)
+            def_line, def_text = definitions[name]
+            note_html, found = _author_note(def_text, Location(location.path, def_line), style, known_keys, converter)
+            problems += found
+            out.append(text[pos:start] + notes.add(note_html))
+            pos = end
+    out.append(text[pos:])
+    return "".join(out), called, problems
+
+
+def _cite(inner, location, style, known_keys, in_note):
+    citation, syntax = parse_citation(inner, location, in_note=in_note)
+    problems = [error(location.path, location.line, message) for message in syntax]
+    if citation is None:
+        return None, problems
+    for item in citation.items:
+        if item.key not in known_keys:
+            close = difflib.get_close_matches(item.key, list(known_keys), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(error(location.path, location.line, f"unknown citation key '{item.key}'{hint}"))
+    if problems:
+        return None, problems
+    return style.cite(citation), []
+
+
+def _author_note(text, location, style, known_keys, converter):
+    """An author's own note: its citations join its text (no note of their own)."""
+    problems = []
+    inline: list[str] = []
+    pieces, pos = [], 0
+    for match in find_citations(text):
+        html_text, found = _cite(match.group(1), location, style, known_keys, in_note=True)
+        problems += found
+        pieces.append(text[pos : match.start()])
+        if html_text is None:
+            pieces.append(match.group(0))
+        else:
+            inline.append(html_text)
+            pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
+        pos = match.end()
+    pieces.append(text[pos:])
+    converter.reset()
+    rendered = converter.convert("".join(pieces)).strip()
+    rendered = re.sub(r"^<p>(.*)</p>$", r"\1", rendered, flags=re.S).replace("</p>\n<p>", " ")
+    return NOTE_TOKEN_RE.sub(lambda m: inline[int(m.group(1))], rendered), problems
+
+
+def _markdown(chapter: Chapter) -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=MARKDOWN_EXTENSIONS,
+        extension_configs={"toc": {"slugify": lambda value, sep: f"{chapter.slug}-{slugify(value)}"}},
+        output_format="html",
+    )
+
+
+def _flatten_toc(tokens, out=None):
+    out = [] if out is None else out
+    for token in tokens:
+        out.append((token["level"], token["id"], html.unescape(re.sub(r"<[^>]+>", "", token["name"]))))
+        _flatten_toc(token.get("children", []), out)
+    return out
+
+
+def one_line(html_text: str) -> Markup:
+    """Generated HTML for a chapter body: on one line, so the chapter keeps its line numbers."""
+    return Markup(re.sub(r"\s*\n\s*", " ", str(html_text)).strip())

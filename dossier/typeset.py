@@ -1,0 +1,120 @@
+"""Typeset HTML to PDF with WeasyPrint, confined to the project, written atomically.
+
+Content is not trusted: the URL fetcher reads files inside the project root only
+(symbolic links resolved) and ``data:`` URLs; everything else, the network
+included, is refused with a warning, so a chapter cannot pull ``/etc/passwd``
+into the PDF. The PDF goes to a temporary file beside its destination and is
+renamed into place only once complete: a failed or interrupted build leaves the
+last good PDF as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import URLFetcher
+
+from .errors import Problem, warning
+
+
+class ConfinedFetcher(URLFetcher):
+    """Fetch ``file:`` URLs inside the allowed folders and ``data:`` URLs; refuse the rest."""
+
+    def __init__(self, roots: list[Path], origins: dict[str, str] | None = None):
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
+        self.roots = [root.resolve() for root in roots]
+        self.origins = origins or {}  # URL -> "path:line" where the content asked for it
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = Path(unquote(urlsplit(url).path)).resolve()
+            if any(path.is_relative_to(root) for root in self.roots):
+                return super().fetch(url, headers)
+            self.refused.append(url)
+            raise ValueError(f"refused to read {url}: outside the project")
+        self.refused.append(url)
+        raise ValueError(f"refused to fetch {url}: the typesetter reads project files only")
+
+
+@dataclass
+class Typeset:
+    """What the layout did, for the audit."""
+
+    pages: int
+    anchors: dict[str, int] = field(default_factory=dict)  # element id -> page index (0-based)
+    refused: list[str] = field(default_factory=list)
+
+
+def typeset(html_text: str, base_url: Path, roots: list[Path], pdf_path: Path, origins: dict[str, str] | None = None) -> tuple[Typeset, list[Problem]]:
+    """Lay out and write ``pdf_path``; the typesetter may read files under ``roots`` only."""
+    fetcher = ConfinedFetcher(roots, origins)
+    messages = _capture_weasyprint_log()
+    try:
+        document = weasyprint.HTML(string=html_text, base_url=str(base_url), url_fetcher=fetcher).render()
+        identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode()
+        write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
+    finally:
+        logging.getLogger("weasyprint").removeHandler(messages)
+    anchors = {}
+    for index, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            anchors.setdefault(anchor, index)
+    problems = [
+        warning(*_origin(url, fetcher.origins), f"not included: {url} (the typesetter reads files inside the project only)")
+        for url in dict.fromkeys(fetcher.refused)
+    ]
+    problems += [warning("", 0, f"typesetter: {m}") for m in messages.records if not _environment_notice(m)]
+    return Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused)), problems
+
+
+def _origin(url: str, origins: dict[str, str]) -> tuple[str, int]:
+    where = origins.get(url, "")
+    path, _, line = where.rpartition(":")
+    return (path, int(line)) if line.isdigit() else (where, 0)
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record):
+        self.records.append(record.getMessage().strip())
+
+
+def _capture_weasyprint_log() -> _Collect:
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    logger.propagate = False
+    return handler
+
+
+def _environment_notice(message: str) -> bool:
+    """Messages about this machine or about refusals already reported, not about the content."""
+    return "refused to" in message or "HarfBuzz-Subset" in message
