@@ -1,0 +1,248 @@
+"""Whole builds of small projects, checked through the PDF a reader gets."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = REPO / "tests" / "projects" / "minimal"
+
+
+def run_build(root, *args, env=None):
+    return subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root), *args],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The minimal project, built once; tests copy it before changing anything."""
+    root = tmp_path_factory.mktemp("built") / "minimal"
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("output"))
+    result = run_build(root, env={"SOURCE_DATE_EPOCH": "1600000000"})
+    assert result.returncode == 0, result.stderr
+    return root, result
+
+
+@pytest.fixture
+def project(built, tmp_path):
+    root = tmp_path / "minimal"
+    shutil.copytree(built[0], root)
+    return root
+
+
+def pages_text(pdf):
+    return [page.extract_text() for page in PdfReader(pdf).pages]
+
+
+def test_quiet_output_says_what_was_written(built):
+    _, result = built
+    assert re.search(r"wrote .*output/dossier\.html\n.*wrote .*output/dossier\.pdf \(\d+ pages, 5 notes, 2 works", result.stdout)
+    assert "Traceback" not in result.stderr
+
+
+def test_pdf_metadata_bookmarks_and_fonts(built):
+    root, _ = built
+    reader = PdfReader(root / "output" / "dossier.pdf")
+    meta = reader.metadata
+    assert meta.title == "A Minimal Dossier"
+    assert meta.author == "Ada Editor"
+    assert meta.subject == "A test project" and "test" in meta["/Keywords"]
+    assert meta.creation_date.year == 2020  # SOURCE_DATE_EPOCH=1600000000 is 13 September 2020
+    titles = []
+
+    def walk(items):
+        for item in items:
+            walk(item) if isinstance(item, list) else titles.append(item.title)
+
+    walk(reader.outline)
+    assert "First Chapter: Vilnius and Riga" in titles and "A section" in titles
+    assert "Second Chapter" in titles and "Another section" in titles and "Bibliography" in titles
+    fonts = set()
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descendant["/FontDescriptor"].get_object()
+            assert "/FontFile2" in descriptor or "/FontFile3" in descriptor, font["/BaseFont"]
+            fonts.add(font["/BaseFont"])
+    assert any("Charis" in f for f in fonts)
+    assert all(re.match(r"/[A-Z]{6}\+", f) for f in fonts)  # subset
+
+
+def test_language_in_pdf_catalog(built):
+    root, _ = built
+    assert PdfReader(root / "output" / "dossier.pdf").trailer["/Root"]["/Lang"] == "en"
+
+
+def test_notes_sit_on_the_page_of_their_call(built):
+    root, _ = built
+    texts = pages_text(root / "output" / "dossier.pdf")
+    chapter_one = next(t for t in texts if "The treaty was signed in Moscow" in t)
+    assert "The Formation of the Lithuanian Foreign Office" in chapter_one  # note 1's text, same page
+    assert "Lithuanian names: Naruševičius" in chapter_one or "Naruševičius" in chapter_one
+    later = next(t for t in texts if "A later citation" in t)
+    assert re.search(r"1\.?\s*Senn, .Formation", later)  # numbered from 1 again in chapter 2
+
+
+def test_html_classes_for_notes_and_bibliography(built):
+    root, _ = built
+    html = (root / "output" / "dossier.html").read_text(encoding="utf-8")
+    assert html.count('class="footnote"') == 5
+    assert html.count('class="bib-entry"') == 2
+    entries = re.findall(r'<p class="bib-entry"[^>]*>(.*?)</p>', html)
+    assert entries[0].startswith("Eidintas") and entries[1].startswith("Senn")
+
+
+def test_running_heads_and_no_head_on_chapter_opening(built):
+    root, _ = built
+    texts = pages_text(root / "output" / "dossier.pdf")
+    opening = next(i for i, t in enumerate(texts) if "CHAPTER 2" in t.upper() and "Second Chapter" in t)
+    assert not texts[opening].strip().startswith("Second")  # no running head on the opening page
+
+
+def test_letter_paper_by_setting(project):
+    result = run_build(project, "--paper", "Letter")
+    assert result.returncode == 0, result.stderr
+    box = PdfReader(project / "output" / "dossier.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+
+
+def test_a4_by_default(built):
+    root, _ = built
+    box = PdfReader(root / "output" / "dossier.pdf").pages[0].mediabox
+    assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (210, 297)
+
+
+def test_html_only_does_not_typeset(project):
+    before = (project / "output" / "dossier.pdf").read_bytes()
+    result = run_build(project, "html")
+    assert result.returncode == 0 and "dossier.pdf" not in result.stdout
+    assert (project / "output" / "dossier.pdf").read_bytes() == before
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+BAD_INPUTS = {
+    "unknown key": (
+        lambda p: edit(p / "content/01-first.md", "[@senn1962, 500-507]", "[@sen1962, 500-507]"),
+        "content/01-first.md:6: unknown citation key 'sen1962' (did you mean 'senn1962'?)",
+    ),
+    "broken front matter": (
+        lambda p: edit(p / "content/02-second.md", "title: Second Chapter", "title: [Second"),
+        "content/02-second.md:3: broken front matter",
+    ),
+    "unclosed brace": (
+        lambda p: edit(p / "bib/refs.bib", "title = {The Formation", "title = {{The Formation"),
+        "bib/refs.bib:1:",
+    ),
+    "duplicate key": (
+        lambda p: (p / "bib/more.bib").write_text("@book{senn1962,\n  title = {Again},\n  year = {1962},\n}\n"),
+        "bib/more.bib:1: duplicate citation key 'senn1962'",
+    ),
+    "missing image": (
+        lambda p: edit(p / "content/02-second.md", "A later citation", "![A map](img/map.png)\n\nA later citation"),
+        "content/02-second.md:6: missing image 'img/map.png'",
+    ),
+    "template error": (
+        lambda p: (p / "templates").mkdir() or (p / "templates/title-page.html.j2").write_text("<section>\n{{ settings.title }\n</section>\n"),
+        "templates/title-page.html.j2:2: template:",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_fails_with_location_and_keeps_the_last_good_pdf(project, name):
+    change, message = BAD_INPUTS[name]
+    pdf = project / "output" / "dossier.pdf"
+    before = pdf.read_bytes()
+    change(project)
+    result = run_build(project)
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert pdf.read_bytes() == before
+    assert sorted(p.name for p in pdf.parent.iterdir()) == ["dossier.html", "dossier.pdf"]
+
+
+def test_all_problems_of_a_run_reported_together(project):
+    BAD_INPUTS["unknown key"][0](project)
+    edit(project / "content/02-second.md", "[@senn1962, 503]", "[@eidintas2000, 503]")
+    (project / "bib/more.bib").write_text("@book{eidintas1999,\n  title = {Dup},\n  year = {1999},\n}\n")
+    result = run_build(project)
+    assert result.returncode == 1
+    assert "duplicate citation key 'eidintas1999'" in result.stderr
+    # bibliography problems stop the build before the chapters are read against it;
+    # once they are fixed, both unknown keys are reported in one run
+    (project / "bib/more.bib").unlink()
+    result = run_build(project)
+    assert "content/01-first.md:6: unknown citation key 'sen1962'" in result.stderr
+    assert "content/02-second.md:6: unknown citation key 'eidintas2000' (did you mean 'eidintas1999'?)" in result.stderr
+
+
+ESCAPES = [
+    '<img src="file:///etc/passwd">',
+    '<link rel="stylesheet" href="file:///etc/passwd">',
+    '<a rel="attachment" href="file:///etc/hostname">attached</a>',
+    "![secret](../../../../../../etc/passwd)",
+    '<img src="http://127.0.0.1:9/tracker.png">',
+]
+
+
+@pytest.mark.parametrize("snippet", ESCAPES)
+def test_escape_attempts_warn_and_never_enter_the_pdf(project, snippet):
+    edit(project / "content/02-second.md", "A later citation", f"{snippet}\n\nA later citation")
+    result = run_build(project)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"content/02-second\.md:6: warning: not included: ", result.stderr), result.stderr
+    data = (project / "output" / "dossier.pdf").read_bytes()
+    assert b"EmbeddedFile" not in data
+    secret = Path("/etc/passwd").read_bytes()[:40]
+    assert secret not in data and "root:x:0" not in "".join(pages_text(project / "output" / "dossier.pdf"))
+
+
+def test_symlink_out_of_the_project_is_refused(project):
+    (project / "content" / "map.png").symlink_to("/etc/passwd")
+    edit(project / "content/02-second.md", "A later citation", "![map](map.png)\n\nA later citation")
+    result = run_build(project)
+    assert result.returncode == 0
+    assert "content/02-second.md:6: warning: not included: map.png (outside the project)" in result.stderr
+
+
+def test_image_inside_the_project_is_included(project):
+    import base64
+
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    (project / "content" / "dot.png").write_bytes(png)
+    edit(project / "content/02-second.md", "A later citation", "![dot](dot.png)\n\nA later citation")
+    result = run_build(project)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert b"/Subtype /Image" in (project / "output" / "dossier.pdf").read_bytes()
+
+
+def test_missing_glyph_is_named_with_file_and_line(project):
+    edit(project / "content/02-second.md", "A later citation", "A runic ᚠ letter.\n\nA later citation")
+    result = run_build(project, "html")
+    assert result.returncode == 0
+    assert "content/02-second.md:6: warning: the book face has no glyph for 'ᚠ' (U+16A0 RUNIC LETTER FEHU FEOH FE F)" in result.stderr
+
+
+def test_help_and_unknown_option():
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "pdf" in result.stdout and "html" in result.stdout
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "--bogus"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_verbose_prints_stage_timings(project):
+    result = run_build(project, "-v")
+    assert result.returncode == 0
+    assert re.search(r"typeset\s+\d+\.\d+ s", result.stdout) and "total" in result.stdout

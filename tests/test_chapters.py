@@ -1,0 +1,37 @@
+"""Reading chapters: file order, front matter, its errors."""
+import pytest
+
+from dossier.chapters import read_chapters
+
+
+def write(tmp_path, name, text):
+    (tmp_path / "content").mkdir(exist_ok=True)
+    (tmp_path / "content" / name).write_text(text, encoding="utf-8")
+
+
+def test_chapters_ordered_by_file_name_with_front_matter_override(tmp_path):
+    write(tmp_path, "02-b.md", "---\ntitle: Bee\nshort_title: B\nlang: lt\n---\nbody b\n")
+    write(tmp_path, "01-a.md", "# Heading title\n\nbody a\n")
+    write(tmp_path, "03-c.md", "---\ntitle: Sea\norder: 00-first\n---\nbody\n")
+    chapters, problems = read_chapters(tmp_path / "content", tmp_path, "en")
+    assert problems == []
+    assert [c.title for c in chapters] == ["Sea", "Heading title", "Bee"]
+    bee = chapters[2]
+    assert (bee.short_title, bee.lang, bee.body, bee.body_line, bee.location.path) == ("B", "lt", "body b\n", 6, "content/02-b.md")
+    assert chapters[1].short_title == "Heading title" and chapters[1].lang == "en"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("---\ntitle: [unclosed\n---\nbody\n", "content/01-x.md:3: broken front matter"),
+        ("---\ntitle: x\nbody without end\n", "content/01-x.md:1: front matter opened with '---' is never closed"),
+        ("---\ntitle: x\ncolour: red\n---\n", "content/01-x.md:3: unknown front matter key 'colour'"),
+        ("---\n- a list\n---\n", "content/01-x.md:2: front matter must be a mapping"),
+    ],
+)
+def test_front_matter_problems(tmp_path, text, message):
+    write(tmp_path, "01-x.md", text)
+    chapters, problems = read_chapters(tmp_path / "content", tmp_path, "en")
+    assert chapters == []
+    assert any(str(p).startswith(message) for p in problems), [str(p) for p in problems]

@@ -1,0 +1,113 @@
+"""The treaty data: validation with file:line, printing, generated blocks."""
+import datetime as dt
+import re
+
+import pytest
+
+from dossier import data
+
+GOOD = """\
+treaties:
+  - id: latvia
+    name: Latvian–Soviet Peace Treaty
+    short: Riga 1920
+    native_names: {}
+    parties: [Latvia, Soviet Russia]
+    place: Riga
+    signed: 1920-08-11
+    signatories:
+      Soviet Russia: [A. Joffe]
+    articles: 23
+    recognition: Independence recognised
+    territory: null
+    money_property: null
+    neutrality_secret: null
+    ratified:
+      Latvia: 1920-09-02
+    ratifications_exchanged: null
+    registered: null
+    registration: null
+    held: null
+    chapter: 03-latvia
+    sources:
+      name: "@web"
+      parties: "@web"
+      place: "@web"
+      signed: "@web, 3"
+      signatories: "@web"
+      articles: "@web"
+      recognition: "@web"
+      ratified: "@other; @web"
+events:
+  - date: 1920-01-30
+    label: Secret ceasefire
+    source: "@web"
+"""
+
+
+def load(tmp_path, text):
+    path = tmp_path / "content" / "treaties.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return data.load(path, tmp_path)
+
+
+def test_good_data_loads(tmp_path):
+    loaded, problems = load(tmp_path, GOOD)
+    assert problems == []
+    latvia = loaded.by_id()["latvia"]
+    assert latvia.signed == dt.date(1920, 8, 11) and latvia.articles == 23
+    assert latvia.lines["signed"] == 8
+    assert loaded.events[0].label == "Secret ceasefire"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("signed: 1920-08-11", "signed: 1920-13-11"), "content/treaties.yaml:8: signed: '1920-13-11' is not a valid date"),
+        (("    articles: 23\n", ""), "content/treaties.yaml:2: treaty 'latvia' lacks the field 'articles'"),
+        (("articles: 23", "articles: many"), "content/treaties.yaml:11: articles: 'many' is not a positive whole number"),
+        (("Latvia: 1920-09-02", "Latvia: 2 Sept"), "content/treaties.yaml:17: ratified: '2 Sept' (Latvia) is not a valid date"),
+        (("place: Riga", "place: null"), "content/treaties.yaml:7: place: a value is required here"),
+        (("    held: null\n", "    held: null\n    colour: red\n"), "content/treaties.yaml:22: unknown field 'colour'"),
+        (("  - date: 1920-01-30", "  - date: soon"), "content/treaties.yaml:33: an event needs a date"),
+        (("signed: 1920", "signed: [1920"), "content/treaties.yaml:"),
+    ],
+)
+def test_bad_data_names_file_and_line(tmp_path, change, message):
+    _, problems = load(tmp_path, GOOD.replace(*change))
+    assert any(str(p).startswith(message) for p in problems), [str(p) for p in problems]
+
+
+def test_value_without_source_warns(tmp_path):
+    _, problems = load(tmp_path, GOOD.replace('      articles: "@web"\n', ""))
+    assert [str(p) for p in problems] == ["content/treaties.yaml:11: warning: articles: no source given in 'sources'"]
+
+
+def test_finalize_prints_dates_in_words_and_refuses_null():
+    assert data.finalize(dt.date(1920, 7, 12)) == "12 July 1920"
+    assert data.finalize(23) == 23
+    with pytest.raises(ValueError):
+        data.finalize(None)
+
+
+def test_generated_blocks_are_one_line_with_citations(tmp_path):
+    loaded, _ = load(tmp_path, GOOD)
+    latvia = loaded.by_id()["latvia"]
+    box = data.key_facts(latvia)
+    table = data.comparison_table(loaded)
+    for block in (box, table):
+        assert "\n" not in block
+    assert "11 August 1920" in box and "Latvia: 2 September 1920" in box
+    assert "[@web; @web, 3; @other]" in box or "[@web, 3;" in box or "@other" in box
+    assert re.search(r"<th scope=\"row\">Territory</th><td>—</td>", table)
+    assert table.count("<th scope=\"row\">") == len(data.COMPARISON_ROWS) + 1
+
+
+def test_timeline_is_vector_svg_with_every_event(tmp_path):
+    from dossier.timeline import timeline_svg
+
+    loaded, _ = load(tmp_path, GOOD)
+    svg = timeline_svg(loaded)
+    assert "<svg" in svg and "\n" not in svg
+    assert "Secret ceasefire" in svg and "Latvian–Soviet Peace Treaty signed" in svg

@@ -1,0 +1,115 @@
+"""One chapter: Markdown + citations + the author's notes -> HTML with inline notes."""
+import re
+from pathlib import Path
+
+import pytest
+
+from dossier.model import Chapter, Location
+from dossier.render import render_chapter
+
+
+class RecordingStyle:
+    """Stands in for the citation style: records what it is asked, in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def cite(self, citation):
+        self.calls.append(citation)
+        text = "; ".join(f"{i.prefix + ' ' if i.prefix else ''}{i.key}{', ' + i.locator if i.locator else ''}" for i in citation.items)
+        return text if citation.in_note else text + "."
+
+
+KEYS = {"a": 1, "b": 1, "senn1962": 1}
+
+
+def chapter(body, body_line=5):
+    return Chapter(Path("/p/content/01-x.md"), Location("content/01-x.md", body_line), "x", "01", "X", "X", "en", body, body_line)
+
+
+def render(body, context=None, body_line=5):
+    style = RecordingStyle()
+    rendered, problems = render_chapter(chapter(body, body_line), style, KEYS, context)
+    return rendered, [str(p) for p in problems], style
+
+
+def notes(html):
+    return re.findall(r'<span class="footnote" id="note-x-\d+">(.*?)</span>', html)
+
+
+def test_citation_becomes_note_at_its_call_after_the_punctuation():
+    rendered, problems, _ = render("The treaty was signed [@a, 45-47].\n")
+    assert problems == []
+    assert notes(rendered.html) == ["a, 45-47."]
+    assert re.search(r'signed\.<a class="note-call" id="call-x-1"></a><span class="footnote"', rendered.html)
+
+
+def test_notes_numbered_in_reading_order_with_authors_notes_between():
+    body = "One [@a].[^n] Two [see @b, 3; @a].\n\n[^n]: My note, see [@b, 9].\n"
+    rendered, problems, style = render(body)
+    assert problems == []
+    assert notes(rendered.html) == ["a.", "My note, see b, 9.", "see b, 3; a."]
+    assert [c.in_note for c in style.calls] == [False, True, False]
+    assert [c.items[0].key for c in style.calls] == ["a", "b", "b"]
+    assert rendered.note_count == 3
+
+
+def test_authors_note_keeps_its_markdown():
+    rendered, problems, _ = render("Text.[^1]\n\n[^1]: An *emphatic* note\n    that continues.\n")
+    assert problems == []
+    assert notes(rendered.html) == ["An <em>emphatic</em> note that continues."]
+
+
+def test_typography_quotes_and_dashes():
+    rendered, _, _ = render('He said "yes" -- then 1918--1920 and \'no\'.\n')
+    assert "&ldquo;yes&rdquo;" in rendered.html and "&ndash;" in rendered.html and "&lsquo;no&rsquo;" in rendered.html
+
+
+def test_tables_and_attribute_lists():
+    rendered, _, _ = render("## Terms {#terms}\n\n| A | B |\n|---|---|\n| 1 [@a] | 2 |\n")
+    assert '<h2 id="terms">Terms</h2>' in rendered.html
+    assert "<table>" in rendered.html and len(notes(rendered.html)) == 1
+    assert rendered.headings == ((2, "terms", "Terms"),)
+
+
+def test_heading_ids_carry_the_chapter_slug():
+    rendered, _, _ = render("## The secret clause\n\ntext\n")
+    assert rendered.headings == ((2, "x-the-secret-clause", "The secret clause"),)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("x\n\nsee [@sen1962, 4].\n", "content/01-x.md:7: unknown citation key 'sen1962' (did you mean 'senn1962'?)"),
+        ("x\ny [@zzz]\n", "content/01-x.md:6: unknown citation key 'zzz'"),
+        ("x\n\n\ntext.[^missing]\n", "content/01-x.md:8: note [^missing] is called but never defined"),
+        ("x\n\n[^1]: one\n\n[^1]: two\n\ny[^1]\n", "content/01-x.md:9: note [^1] is defined twice (first at line 7)"),
+        ("x\n\n{{ nothing }}\n", "content/01-x.md:7: data reference: 'nothing' is undefined"),
+        ("x\n{% if %}\n", "content/01-x.md:6: template syntax: Expected an expression, got 'end of statement block'"),
+    ],
+)
+def test_problems_name_file_and_line(body, message):
+    _, problems, _ = render(body)
+    assert message in problems
+
+
+def test_all_problems_reported_together():
+    _, problems, _ = render("[@nope1] and [@nope2]\n\n[^x]: never called\n")
+    assert len([p for p in problems if "unknown citation key" in p]) == 2
+    assert any("warning: note [^x] is defined but never called" in p for p in problems)
+
+
+def test_data_expressions_are_filled_in():
+    rendered, problems, _ = render("On {{ day }} [@a].\n", context={"day": "12 July 1920"})
+    assert problems == []
+    assert rendered.html.startswith("<p>On 12 July 1920.")
+
+
+def test_data_expressions_keep_line_numbers():
+    _, problems, _ = render("On {{ day }}.\n\nlater [@bad]\n", context={"day": "12 July 1920"})
+    assert "content/01-x.md:7: unknown citation key 'bad'" in problems
+
+
+def test_sandbox_blocks_python_internals():
+    _, problems, _ = render("{{ ''.__class__.__mro__ }}\n")
+    assert any("data reference" in p for p in problems)

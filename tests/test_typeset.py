@@ -1,0 +1,43 @@
+"""The typesetter reads project files only, and never leaves a half-written PDF."""
+from pathlib import Path
+
+import pytest
+
+from dossier.typeset import ConfinedFetcher, typeset, write_atomically
+
+
+def test_fetcher_reads_inside_the_project_only(tmp_path):
+    (tmp_path / "inside.css").write_text("p { color: black }")
+    (tmp_path / "escape.css").symlink_to("/etc/passwd")
+    fetcher = ConfinedFetcher([tmp_path])
+    assert fetcher.fetch((tmp_path / "inside.css").as_uri()).read() == b"p { color: black }"
+    for url in ["file:///etc/passwd", (tmp_path / "escape.css").as_uri(), (tmp_path / ".." / "x").as_uri(),
+                "http://127.0.0.1:9/x.png", "https://example.org/a.css", "ftp://example.org/x"]:
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain,hi").read() == b"hi"
+
+
+def test_escape_attempts_never_reach_the_pdf(tmp_path):
+    html = ('<html><head><link rel="stylesheet" href="file:///etc/passwd"></head><body>'
+            '<p>x<img src="file:///etc/passwd"><a rel="attachment" href="file:///etc/hostname">h</a></p></body></html>')
+    pdf = tmp_path / "out.pdf"
+    result, problems = typeset(html, tmp_path / "out.html", [tmp_path], pdf)
+    data = pdf.read_bytes()
+    assert b"root:x:0:0" not in data and b"EmbeddedFile" not in data
+    assert {"file:///etc/passwd", "file:///etc/hostname"} <= set(result.refused)
+    assert any("not included: file:///etc/passwd" in str(p) for p in problems)
+
+
+def test_failed_write_leaves_the_last_good_file(tmp_path):
+    target = tmp_path / "dossier.pdf"
+    target.write_bytes(b"last good")
+
+    def broken(handle):
+        handle.write(b"half a pdf")
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        write_atomically(target, broken)
+    assert target.read_bytes() == b"last good"
+    assert [p.name for p in tmp_path.iterdir()] == ["dossier.pdf"]
