@@ -11,7 +11,6 @@ the exit status is then 1 and the previous outputs are left as they were.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in result.warnings:
         print(problem, file=sys.stderr)
     for path in result.outputs:
-        shown = os.path.relpath(path, Path.cwd())
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         if path.suffix == ".pdf":
             print(f"wrote {shown} ({result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography)")
         else:

@@ -1,6 +1,7 @@
 """What the layout did: notes printed off their call's page, characters the book face lacks."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -38,15 +39,57 @@ def missing_glyphs(texts: list[tuple[str, int, str]], coverage: frozenset[int]) 
 
 
 def notes_off_page(anchors: dict[str, int], note_ids: list[tuple[str, str]]) -> list[tuple[str, int, int]]:
-    """Notes whose text landed on another page than their call.
+    """Notes whose text landed on another page than their call, or nowhere.
 
     ``note_ids`` pairs the id of the empty marker placed at each call with the id of
     the note element; WeasyPrint reports the page of each id in ``page.anchors``.
-    Returns (note id, call page, note page), pages 1-based.
+    Returns (note id, call page, note page), pages 1-based; note page 0 means the
+    note's text is missing from the PDF.
     """
     off = []
     for call_id, note_id in note_ids:
         call_page, note_page = anchors.get(call_id), anchors.get(note_id)
-        if call_page is not None and note_page is not None and call_page != note_page:
-            off.append((note_id, call_page + 1, note_page + 1))
+        if call_page is not None and call_page != note_page:
+            off.append((note_id, call_page + 1, 0 if note_page is None else note_page + 1))
     return off
+
+
+# Where WeasyPrint cannot keep a note on its call's page (a page already full of notes,
+# widow and orphan rules pulling lines about), the block holding the call is nudged:
+# first its widow and orphan rules yield to the note; then it starts a new page.
+NUDGES = ("note-fit", "note-break")
+_BLOCK_RE = re.compile(r"<(p|li|td|th|blockquote|dd|figcaption|h[1-6])\b[^>]*>")
+
+
+def nudge(html_text: str, levels: dict[str, int]) -> str:
+    """Mark the block holding each listed note's call with the class of its nudge level."""
+    for note_id, level in levels.items():
+        call = html_text.find(f'id="call-{note_id.removeprefix("note-")}"')
+        if call < 0:
+            continue
+        block = None
+        for match in _BLOCK_RE.finditer(html_text, 0, call):
+            block = match
+        if block is None:
+            continue
+        if level >= 2:
+            block = _heading_before(html_text, block) or block
+        html_text = html_text[: block.start()] + _add_class(block.group(0), NUDGES[min(level, len(NUDGES)) - 1]) + html_text[block.end():]
+    return html_text
+
+
+def _heading_before(html_text: str, block: re.Match) -> re.Match | None:
+    """A heading directly before the block goes with it to the new page."""
+    before = html_text[: block.start()].rstrip()
+    if re.search(r"</h[2-6]>$", before):
+        start = max(before.rfind("<h2"), before.rfind("<h3"), before.rfind("<h4"))
+        return _BLOCK_RE.match(html_text, start)
+    return None
+
+
+def _add_class(tag: str, name: str) -> str:
+    if name in tag:
+        return tag
+    if 'class="' in tag:
+        return tag.replace('class="', f'class="{name} ', 1)
+    return re.sub(r"^<(\w+)", rf'<\1 class="{name}"', tag)

@@ -34,6 +34,10 @@ class Settings:
     def page_size(self) -> str:
         return PAPER_SIZES[self.paper.upper()]
 
+    @property
+    def landscape_size(self) -> str:
+        return " ".join(reversed(self.page_size.split()))
+
     def path(self, name: str) -> Path:
         return self.root / getattr(self, name)
 

@@ -23,7 +23,7 @@ from .errors import BuildError, Problem, error, errors_in, warning
 from .model import RenderedChapter
 from .render import data_environment, render_chapter
 from .resources import check_resources
-from .typeset import typeset, write_atomically
+from .typeset import layout, write_atomically, write_pdf
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent  # the built-in templates and fonts live here
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
@@ -67,19 +67,40 @@ def build(root: Path, pdf: bool = True, settings: Settings | None = None, report
     if pdf:
         pdf_path = out_dir / "dossier.pdf"
         with _stage(result, "typeset"):
-            laid_out, found = typeset(html_text, html_path, [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"], pdf_path)
+            html_text, document, laid_out, found, result.notes_off_page = _typeset_with_notes_kept(book, html_text, html_path)
+            write_pdf(document, html_text, pdf_path)
+        write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
         result.warnings += found
         result.outputs.append(pdf_path)
         result.pages = laid_out.pages
-        calls = [
-            (f"call-{part.chapter.slug}-{n}", f"note-{part.chapter.slug}-{n}")
-            for part in book.chapters
-            for n in range(1, part.note_count + 1)
-        ]
-        result.notes_off_page = audit.notes_off_page(laid_out.anchors, calls)
         for note_id, call_page, note_page in result.notes_off_page:
-            result.warnings.append(warning("", 0, f"note {note_id} is called on page {call_page} but printed on page {note_page}"))
+            where = f"printed on page {note_page}" if note_page else "missing from the PDF"
+            result.warnings.append(warning("", 0, f"note {note_id} is called on page {call_page} but {where}"))
     return result
+
+
+MAX_NUDGES = len(audit.NUDGES)
+
+
+def _typeset_with_notes_kept(book: Book, html_text: str, html_path: Path):
+    """Lay out; while a note lands off its call's page, nudge its block and lay out again."""
+    roots = [book.settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
+    calls = [
+        (f"call-{part.chapter.slug}-{n}", f"note-{part.chapter.slug}-{n}")
+        for part in book.chapters
+        for n in range(1, part.note_count + 1)
+    ]
+    levels: dict[str, int] = {}
+    adjusted = html_text
+    while True:
+        document, laid_out, found = layout(adjusted, html_path, roots)
+        off = audit.notes_off_page(laid_out.anchors, calls)
+        pending = [note for note, _, _ in off if levels.get(note, 0) < MAX_NUDGES]
+        if not pending:
+            return adjusted, document, laid_out, found, off
+        for note in pending:
+            levels[note] = levels.get(note, 0) + 1
+        adjusted = audit.nudge(html_text, levels)
 
 
 def gather(settings: Settings, warnings: list[Problem]) -> Book:

@@ -89,6 +89,8 @@ def render_chapter(
     out = converter.convert(body_text)
     headings = tuple(_flatten_toc(converter.toc_tokens))
     chapter_id = chapter.slug
+    # Two calls side by side read as one number ("²³"): set a comma between them.
+    out = re.sub(f"(?<={NOTE_CLOSE})(?={NOTE_OPEN})", '<span class="note-sep">,</span>', out)
     out = NOTE_TOKEN_RE.sub(lambda m: note_html(chapter_id, int(m.group(1)) + 1, notes.html[int(m.group(1))]), out)
     rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html))
     return rendered, problems

@@ -26,10 +26,9 @@ from .errors import Problem, warning
 class ConfinedFetcher(URLFetcher):
     """Fetch ``file:`` URLs inside the allowed folders and ``data:`` URLs; refuse the rest."""
 
-    def __init__(self, roots: list[Path], origins: dict[str, str] | None = None):
+    def __init__(self, roots: list[Path]):
         super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
         self.roots = [root.resolve() for root in roots]
-        self.origins = origins or {}  # URL -> "path:line" where the content asked for it
         self.refused: list[str] = []
 
     def fetch(self, url, headers=None):
@@ -55,32 +54,37 @@ class Typeset:
     refused: list[str] = field(default_factory=list)
 
 
-def typeset(html_text: str, base_url: Path, roots: list[Path], pdf_path: Path, origins: dict[str, str] | None = None) -> tuple[Typeset, list[Problem]]:
-    """Lay out and write ``pdf_path``; the typesetter may read files under ``roots`` only."""
-    fetcher = ConfinedFetcher(roots, origins)
+def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprint.Document, Typeset, list[Problem]]:
+    """Lay out the HTML; the typesetter may read files under ``roots`` only."""
+    fetcher = ConfinedFetcher(roots)
     messages = _capture_weasyprint_log()
     try:
         document = weasyprint.HTML(string=html_text, base_url=str(base_url), url_fetcher=fetcher).render()
-        identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode()
-        write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
     finally:
         logging.getLogger("weasyprint").removeHandler(messages)
-    anchors = {}
+    anchors: dict[str, int] = {}
     for index, page in enumerate(document.pages):
         for anchor in page.anchors:
             anchors.setdefault(anchor, index)
     problems = [
-        warning(*_origin(url, fetcher.origins), f"not included: {url} (the typesetter reads files inside the project only)")
+        warning("", 0, f"not included: {url} (the typesetter reads files inside the project only)")
         for url in dict.fromkeys(fetcher.refused)
     ]
     problems += [warning("", 0, f"typesetter: {m}") for m in messages.records if not _environment_notice(m)]
-    return Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused)), problems
+    return document, Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused)), problems
 
 
-def _origin(url: str, origins: dict[str, str]) -> tuple[str, int]:
-    where = origins.get(url, "")
-    path, _, line = where.rpartition(":")
-    return (path, int(line)) if line.isdigit() else (where, 0)
+def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> None:
+    """Write the PDF atomically; its identifier is derived from the HTML, so builds repeat."""
+    identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode()
+    write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
+
+
+def typeset(html_text: str, base_url: Path, roots: list[Path], pdf_path: Path) -> tuple[Typeset, list[Problem]]:
+    """Lay out and write ``pdf_path`` in one go."""
+    document, laid_out, problems = layout(html_text, base_url, roots)
+    write_pdf(document, html_text, pdf_path)
+    return laid_out, problems
 
 
 def write_atomically(path: Path, write) -> None:
