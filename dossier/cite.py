@@ -14,7 +14,7 @@ from .model import CiteItem, Citation, Location
 KEY = r"[\w][\w:.#$%&\-+?<>~/]*?"
 _KEY_END = r"(?=[\s,;\]]|$)"
 ITEM_RE = re.compile(rf"^(?P<prefix>.*?)(?:^|(?<=\s))(?P<minus>-?)@(?P<key>{KEY}){_KEY_END}(?P<rest>.*)$", re.S)
-BRACKET_RE = re.compile(r"\[(?!\^)((?:[^\[\]]|\[[^\[\]]*\])*?-?@[\w][^\[\]]*)\](?![(\[:])")
+BRACKET_RE = re.compile(r"\[(?!\^)((?:[^\[\]]|\[[^\[\]]*\])*?(?<![\w.@])-?@[\w][^\[\]]*)\](?![(\[:])")
 
 # Locator labels as Pandoc reads them (English), mapped to CSL locator terms.
 LABELS = {

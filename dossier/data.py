@@ -84,13 +84,26 @@ class TreatyData:
         return {t.values["id"]: t for t in self.treaties}
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, but an impossible date (1920-13-11) stays text for the checks to name."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
     """Read and check the data file; a project without one has no treaties."""
     if not path.exists():
         return TreatyData(), []
     shown = display_path(path, root)
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        loader = _Loader(path.read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
             document = loader.construct_document(node) if node is not None else {}
