@@ -34,6 +34,9 @@ bench: $(STAMP)
 clean:
 	rm -rf output tests/projects/*/output
 
-# Re-freeze the pinned versions after changing pyproject.toml's dependencies.
-lock: $(STAMP)
-	$(PY) -m pip freeze --exclude-editable > requirements.lock
+# Re-freeze the pinned runtime versions after changing pyproject.toml's dependencies
+# (in a scratch environment, so that test-only packages stay out of requirements.lock).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet $$($(PYTHON) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))')
+	.venv-lock/bin/pip freeze > requirements.lock && rm -rf .venv-lock

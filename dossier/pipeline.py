@@ -136,7 +136,9 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
             rendered.append(RenderedChapter(part.chapter, html_text, part.headings, part.note_count))
     problems += _check_citations(settings, references, style.cited_keys)
     coverage = audit.font_coverage(tuple(TOOL_ROOT / "fonts" / name for name in FONT_FILES))
-    problems += audit.missing_glyphs([(c.location.path, c.body_line, c.body) for c in chapters], coverage)
+    texts = [(c.location.path, c.body_line, c.body) for c in chapters]
+    texts += [(ref.location.path, ref.location.line, " ".join(ref.fields.values())) for ref in references.values()]
+    problems += audit.missing_glyphs(texts, coverage)
     _stop_on_errors(problems, warnings)
 
     listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
