@@ -31,6 +31,7 @@ from .errors import Problem, error, warning
 from .model import Chapter, Citation, Location, RenderedChapter
 
 NOTE_OPEN, NOTE_CLOSE = "\ue000", "\ue001"
+CITATION_END = "\ue002"  # marks where an in-note citation ends, for the punctuation rule
 NOTE_TOKEN_RE = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
 DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*)$")
 CALL_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
@@ -216,7 +217,7 @@ def _author_note(text, location, style, known_keys, converter):
     for match in find_citations(text):
         html_text, found = _cite(match.group(1), location, style, known_keys, in_note=True)
         problems += found
-        pieces.append(text[pos : match.start()])
+        pieces.append(_before_citation(text[pos : match.start()]))
         if html_text is None:
             pieces.append(match.group(0))
         else:
@@ -227,7 +228,29 @@ def _author_note(text, location, style, known_keys, converter):
     converter.reset()
     rendered = converter.convert("".join(pieces)).strip()
     rendered = re.sub(r"^<p>(.*)</p>$", r"\1", rendered, flags=re.S).replace("</p>\n<p>", " ")
-    return NOTE_TOKEN_RE.sub(lambda m: inline[int(m.group(1))], rendered), problems
+    # Chicago: a period or comma after a citation that ends in a closing quote goes inside it.
+    rendered = NOTE_TOKEN_RE.sub(lambda m: inline[int(m.group(1))] + CITATION_END, rendered)
+    rendered = re.sub(f"”((?:</[a-z]+>)*){CITATION_END}([.,])", r"\2”\1", rendered)
+    return rendered.replace(CITATION_END, ""), problems
+
+
+# Words after which a citation continues the author's sentence ("see Senn, ...").
+LEAD_INS = {"see", "cf.", "compare", "also", "in", "by", "from", "and", "or", "e.g.,", "esp.", "especially", "following", "after", "with", "to"}
+
+
+def _before_citation(text: str) -> str:
+    """The author's text before a citation in a note.
+
+    After a lead-in word or punctuation the citation continues the sentence; after a
+    finished statement it becomes a sentence of its own ("... of Lithuania. Wikipedia, ...").
+    """
+    stripped = text.rstrip()
+    if not stripped or stripped != text[: len(stripped)] or len(stripped) == len(text):
+        return text
+    last = stripped.split()[-1].lower()
+    if last in LEAD_INS or stripped[-1] in ".:;,(–—!?":
+        return text
+    return stripped + ". "
 
 
 def _markdown(chapter: Chapter) -> markdown.Markdown:

@@ -113,3 +113,26 @@ def test_data_expressions_keep_line_numbers():
 def test_sandbox_blocks_python_internals():
     _, problems, _ = render("{{ ''.__class__.__mro__ }}\n")
     assert any("data reference" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "note, expected",
+    [
+        ("[^1]: On this, see [@b, 9].", "On this, see b, 9."),
+        ("[^1]: The copies differ [@b].", "The copies differ. b."),
+        ("[^1]: As the article puts it: [@b].", "As the article puts it: b."),
+        ("[^1]: [@b] is the fullest account.", "b is the fullest account."),
+    ],
+)
+def test_citation_in_authors_note_joins_its_sentence_or_starts_one(note, expected):
+    rendered, problems, _ = render(f"Text.[^1]\n\n{note}\n")
+    assert problems == [] and notes(rendered.html) == [expected]
+
+
+def test_period_after_an_in_note_citation_moves_inside_its_closing_quote():
+    class QuotingStyle(RecordingStyle):
+        def cite(self, citation):
+            return "Wikipedia, “Soviet–Lithuanian Peace Treaty”" if citation.in_note else "x."
+
+    rendered, problems = render_chapter(chapter("Text.[^1]\n\n[^1]: See [@a].\n"), QuotingStyle(), KEYS)
+    assert notes(rendered.html) == ["See Wikipedia, “Soviet–Lithuanian Peace Treaty.”"]
