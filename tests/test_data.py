@@ -111,3 +111,20 @@ def test_timeline_is_vector_svg_with_every_event(tmp_path):
     svg = timeline_svg(loaded)
     assert "<svg" in svg and "\n" not in svg
     assert "Secret ceasefire" in svg and "Latvian–Soviet Peace Treaty signed" in svg
+
+
+@pytest.mark.parametrize(
+    "targets, expected",
+    [
+        ([10, 50, 90], [10, 50, 90]),  # room for all: each at its target
+        ([50, 50, 50], [40, 50, 60]),  # a crowd centres on its mean
+        ([0, 1], [0, 10]),  # never above the top
+        ([40, 50, 55, 100], [38 + 1 / 3, 48 + 1 / 3, 58 + 1 / 3, 100]),  # mean of 40, 50, 55 is 48⅓
+    ],
+)
+def test_timeline_labels_keep_apart_and_near_their_dates(targets, expected):
+    from dossier.timeline import place_labels
+
+    placed = place_labels(targets, 10, 0)
+    assert placed == pytest.approx(expected)
+    assert all(b - a >= 10 - 1e-9 for a, b in zip(placed, placed[1:]))
