@@ -29,16 +29,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took")
     parser.add_argument("--root", type=Path, default=HERE, help="the project folder (default: this script's folder)")
     parser.add_argument("--paper", choices=["A4", "Letter"], help="paper size, overriding the setting")
+    parser.add_argument("--force", action="store_true", help="build even if nothing changed since the last build")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     args = parser.parse_args(argv)
 
     from dossier.config import load_settings
     from dossier.errors import BuildError
-    from dossier.pipeline import build
+    from dossier import fingerprint
 
     try:
         settings = load_settings(args.root, {"paper": args.paper} if args.paper else None)
+        output_dir = settings.path("output_dir")
+        digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
+        last = None if args.force else fingerprint.up_to_date(output_dir, digest)
+        if last is not None:
+            outputs, warnings = last
+            for text in warnings:
+                print(text, file=sys.stderr)
+            for path in outputs:
+                print(f"up to date: {_shown(path)}")
+            return 0
+        from dossier.pipeline import build  # WeasyPrint and friends: only when there is work
+
         result = build(settings.root, pdf=args.output == "pdf", settings=settings)
+        fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -57,17 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     for problem in result.warnings:
         print(problem, file=sys.stderr)
     for path in result.outputs:
-        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         if path.suffix == ".pdf":
-            print(f"wrote {shown} ({result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography)")
+            print(f"wrote {_shown(path)} ({result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography)")
         else:
-            print(f"wrote {shown}")
+            print(f"wrote {_shown(path)}")
     if args.verbose:
         total = sum(result.timings.values())
         for stage, seconds in result.timings.items():
             print(f"  {stage:<12} {seconds:6.2f} s  ({seconds / total:5.1%})")
         print(f"  {'total':<12} {total:6.2f} s")
     return 0
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 
 if __name__ == "__main__":

@@ -6,24 +6,26 @@ before anything is written, so the last good outputs stay as they were.
 """
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import jinja2
-import weasyprint
+from markupsafe import Markup
 
 from . import audit, bib, chicago, data
+from . import merge as merge_mod
+from . import parts as parts_mod
 from .chapters import read_chapters
 from .config import Settings, load_settings
 from .errors import BuildError, Problem, error, errors_in, warning
 from .model import RenderedChapter
 from .render import data_environment, render_chapter
 from .resources import check_resources
-from .typeset import layout, write_atomically, write_pdf
+from .parts import Part
+from .typeset import write_atomically
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent  # the built-in templates and fonts live here
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
@@ -38,6 +40,7 @@ class BuildResult:
     notes: int = 0
     notes_off_page: list[tuple[str, int, int]] = field(default_factory=list)
     bibliography: int = 0
+    typeset_parts: int = 0  # parts typeset anew (the others came from the cache)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Book:
     treaties: data.TreatyData
 
 
-def build(root: Path, pdf: bool = True, settings: Settings | None = None, report: Callable[[str], None] | None = None) -> BuildResult:
+def build(root: Path, pdf: bool = True, settings: Settings | None = None) -> BuildResult:
     """Build ``output/dossier.html`` and, when ``pdf``, ``output/dossier.pdf``."""
     result = BuildResult()
     settings = settings or load_settings(root)
@@ -58,49 +61,106 @@ def build(root: Path, pdf: bool = True, settings: Settings | None = None, report
         book = gather(settings, result.warnings)
     out_dir = settings.path("output_dir")
     html_path = out_dir / "dossier.html"
+    environment = template_environment(settings)
     with _stage(result, "assemble"):
-        html_text = assemble(book, html_path)
-        write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
-    result.outputs.append(html_path)
+        html_text = assemble(book, html_path, environment=environment)
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
     if pdf:
         pdf_path = out_dir / "dossier.pdf"
-        with _stage(result, "typeset"):
-            html_text, document, laid_out, found, result.notes_off_page = _typeset_with_notes_kept(book, html_text, html_path)
-            write_pdf(document, html_text, pdf_path)
-        write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
-        result.warnings += found
+        typeset_book(book, environment, html_path, pdf_path, result)
         result.outputs.append(pdf_path)
-        result.pages = laid_out.pages
-        for note_id, call_page, note_page in result.notes_off_page:
-            where = f"printed on page {note_page}" if note_page else "missing from the PDF"
-            result.warnings.append(warning("", 0, f"note {note_id} is called on page {call_page} but {where}"))
+    write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
+    result.outputs.insert(0, html_path)
     return result
 
 
-MAX_NUDGES = len(audit.NUDGES)
+def book_parts(book: Book, environment: jinja2.Environment, html_path: Path, pages: dict[str, int] | None = None) -> list[Part]:
+    """The dossier cut into parts that are typeset on their own: front, chapters, back."""
+    parts = [Part("front", "front", assemble(book, html_path, "part.html.j2", {"kind": "front", "pages": pages or {}}, environment),
+                  headings=((1, "contents", "Contents"),))]
+    for number, chapter in enumerate(book.chapters, 1):
+        slug = chapter.chapter.slug
+        html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter, "number": number}, environment)
+        notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
+        headings = ((1, f"{slug}-title", chapter.chapter.title), *chapter.headings)
+        parts.append(Part(slug, "chapter", html_text, notes, headings))
+    if book.bibliography:
+        parts.append(Part("back", "back", assemble(book, html_path, "part.html.j2", {"kind": "back"}, environment),
+                          headings=((1, "bibliography-title", "Bibliography"),)))
+    return parts
 
 
-def _typeset_with_notes_kept(book: Book, html_text: str, html_path: Path):
-    """Lay out; while a note lands off its call's page, nudge its block and lay out again."""
-    roots = [book.settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
-    calls = [
-        (f"call-{part.chapter.slug}-{n}", f"note-{part.chapter.slug}-{n}")
-        for part in book.chapters
-        for n in range(1, part.note_count + 1)
-    ]
-    levels: dict[str, int] = {}
-    adjusted = html_text
-    while True:
-        document, laid_out, found = layout(adjusted, html_path, roots)
-        off = audit.notes_off_page(laid_out.anchors, calls)
-        pending = [note for note, _, _ in off if levels.get(note, 0) < MAX_NUDGES]
-        if not pending:
-            return adjusted, document, laid_out, found, off
-        for note in pending:
-            levels[note] = levels.get(note, 0) + 1
-        adjusted = audit.nudge(html_text, levels)
+def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, pdf_path: Path, result: BuildResult) -> None:
+    """Typeset the parts in parallel (cached); then the front matter, whose contents lists
+    their page numbers; then merge, stamp the folios and write the PDF."""
+    settings = book.settings
+    roots = [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
+    cache_dir = settings.path("output_dir") / ".cache" / "parts"
+    assets = parts_mod.asset_digest([template_file(settings, "dossier.css"), *(TOOL_ROOT / "fonts" / f for f in FONT_FILES)])
+    with _stage(result, "typeset"):
+        parts = book_parts(book, environment, html_path)
+        laid = parts_mod.typeset_parts(parts[1:], html_path, roots, cache_dir, assets)
+        # The contents' page numbers depend on the front matter's own length: typeset it
+        # with the numbers that a length gives, until the length holds.
+        front_pages = 4
+        for _ in range(3):
+            parts[0] = book_parts(book, environment, html_path, _page_numbers(laid, front_pages))[0]
+            front = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets)[0]
+            if front.pages + front.pages % 2 == front_pages:
+                break
+            front_pages = front.pages + front.pages % 2
+        laid = [front, *laid]
+        result.typeset_parts = sum(1 for part in laid if not part.cached)
+    with _stage(result, "merge"):
+        placed = merge_mod.place(parts, laid)
+        folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
+        writer = merge_mod.merge(parts, laid, placed, parts_mod.render_pdf(folios, html_path, roots), _metadata(settings), settings.language)
+        write_atomically(pdf_path, writer.write)
+        parts_mod.prune_cache(cache_dir, laid)
+    result.pages = len(placed.page_kinds)
+    for offset, part in zip(placed.offsets, laid):
+        result.warnings += [warning("", 0, text.removeprefix("warning: ")) for text in part.warnings]
+        for note_id, call_page, note_page in part.notes_off_page:
+            off = (note_id, offset + call_page, offset + note_page if note_page else 0)
+            result.notes_off_page.append(off)
+            where = f"printed on page {off[2]}" if note_page else "missing from the PDF"
+            result.warnings.append(warning("", 0, f"note {note_id} is called on page {off[1]} but {where}"))
+
+
+def _folio_page(kind: str) -> str:
+    """The named page that draws (or, for the front matter and padding, omits) a folio."""
+    return {"front": "front", "pad": "front", "landscape": "landscape"}.get(kind, "auto")
+
+
+def _page_numbers(laid, front_pages: int) -> dict[str, int]:
+    """Printed page number of every id, given the front matter's length."""
+    numbers, start = {}, front_pages + 1
+    for result in laid:
+        for name, (page, _, _) in result.anchors.items():
+            numbers.setdefault(name, start + page)
+        start += result.pages + result.pages % 2
+    return numbers
+
+
+def _metadata(settings: Settings) -> dict[str, str]:
+    stamp = settings.date.strftime("D:%Y%m%d%H%M%SZ")
+    return {
+        "/Title": settings.title,
+        "/Author": ", ".join(settings.authors),
+        "/Subject": settings.subject,
+        "/Keywords": ", ".join(settings.keywords),
+        "/Creator": "dossier",
+        "/Producer": f"WeasyPrint {_weasyprint_version()} and pypdf",
+        "/CreationDate": stamp,
+        "/ModDate": stamp,
+    }
+
+
+def _weasyprint_version() -> str:
+    from importlib.metadata import version
+
+    return version("weasyprint")
 
 
 def gather(settings: Settings, warnings: list[Problem]) -> Book:
@@ -186,27 +246,40 @@ def template_file(settings: Settings, name: str) -> Path:
 
 
 def template_environment(settings: Settings) -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dirs(settings)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["css_string"] = css_string
+    return environment
 
 
-def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2") -> str:
+def css_string(value: str) -> Markup:
+    """A CSS string literal for a stylesheet inside the HTML (where entities are not decoded)."""
+    escaped = "".join(c if c.isalnum() or c in " .,;:–—-'’()!?" else f"\\{ord(c):x} " for c in str(value))
+    return Markup(f'"{escaped}"')
+
+
+def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2", extra: dict | None = None,
+             environment: jinja2.Environment | None = None) -> str:
     settings = book.settings
-    environment = template_environment(settings)
+    environment = environment or template_environment(settings)
     css = template_file(settings, "dossier.css")
     context = {
         "settings": settings,
         "chapters": book.chapters,
         "bibliography": book.bibliography,
         "stylesheets": [_relative(css, html_path.parent)],
-        "generator": f"dossier with WeasyPrint {weasyprint.__version__}",
-        "date_iso": settings.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generator": f"dossier with WeasyPrint {_weasyprint_version()}",
+        # A part's HTML must not change by the second, or its cached PDF would never be reused;
+        # the merged PDF gets its dates from the metadata instead.
+        "date_iso": settings.date.strftime("%Y-%m-%dT%H:%M:%SZ") if template_name == "dossier.html.j2" else "",
         "date_display": f"{settings.date.day} {settings.date:%B %Y}",
+        "pages": {},
+        **(extra or {}),
     }
     try:
         return environment.get_template(template_name).render(context)

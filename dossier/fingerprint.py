@@ -1,0 +1,63 @@
+"""Is the last build still good? A digest of every input, checked before anything heavy is imported.
+
+The digest covers the project's content, bibliography, templates and settings, the
+built-in templates, fonts and the pipeline's own code, the build's options, and the
+date the title page prints. When it matches the one recorded by the last successful
+build and the outputs it wrote are still there, unchanged, there is nothing to do.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+TOOL_ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ".cache/manifest.json"
+
+
+def inputs_digest(settings, options: dict) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    digest.update(settings.date.strftime("%Y-%m-%d").encode())
+    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    folders = [settings.path("content_dir"), settings.path("bib_dir"), settings.path("templates_dir"),
+               TOOL_ROOT / "templates", TOOL_ROOT / "fonts", TOOL_ROOT / "dossier"]
+    files = [settings.root / "pyproject.toml", TOOL_ROOT / "requirements.lock"]
+    for folder in dict.fromkeys(f.resolve() for f in folders):
+        if folder.is_dir():
+            files += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(set(files)):
+        if path.is_file():
+            digest.update(str(path).encode())
+            digest.update(_file_digest(path))
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def up_to_date(output_dir: Path, digest: str) -> tuple[list[Path], list[str]] | None:
+    """The outputs (and warnings) of the last build, if its inputs were these and the outputs are intact."""
+    try:
+        manifest = json.loads((output_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("inputs") != digest:
+        return None
+    outputs = []
+    for name, expected in manifest.get("outputs", {}).items():
+        path = output_dir / name
+        if not path.is_file() or _file_digest(path).hex() != expected:
+            return None
+        outputs.append(path)
+    return outputs, manifest.get("warnings", [])
+
+
+def record(output_dir: Path, digest: str, outputs: list[Path], warnings: list[str]) -> None:
+    manifest = {"inputs": digest, "outputs": {str(p.relative_to(output_dir)): _file_digest(p).hex() for p in outputs},
+                "warnings": warnings}
+    path = output_dir / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")

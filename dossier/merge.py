@@ -1,0 +1,119 @@
+"""Merge typeset parts into the dossier PDF: pages, folios, bookmarks, links, metadata."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    Fit,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
+
+from .parts import Laid, Part
+
+
+@dataclass
+class Placed:
+    """Where every page and id of the book ended up."""
+
+    page_kinds: list[str]  # per merged page: "front", "body", "landscape", "pad"
+    sizes: list[tuple[float, float]]
+    offsets: list[int]  # first merged page index of each part
+    anchors: dict[str, tuple[int, float, float]]  # id -> (merged page index, x, y from top)
+
+
+def place(parts: list[Part], laid: list[Laid]) -> Placed:
+    """Lay the parts end to end; every part starts on a right-hand (odd) page."""
+    kinds: list[str] = []
+    sizes: list[tuple[float, float]] = []
+    offsets, anchors = [], {}
+    for number, (part, result) in enumerate(zip(parts, laid)):
+        offsets.append(len(kinds))
+        for width, height in result.sizes:
+            kinds.append("front" if part.kind == "front" else ("landscape" if width > height else "body"))
+            sizes.append((width, height))
+        for name, (page, x, y) in result.anchors.items():
+            anchors.setdefault(name, (offsets[-1] + page, x, y))
+        if number < len(parts) - 1 and result.pages % 2:
+            kinds.append("pad")
+            sizes.append(result.sizes[-1] if result.sizes[-1][0] < result.sizes[-1][1] else result.sizes[0])
+    return Placed(kinds, sizes, offsets, anchors)
+
+
+def merge(parts: list[Part], laid: list[Laid], placed: Placed, folios_pdf: bytes, metadata: dict[str, str], lang: str) -> PdfWriter:
+    writer = PdfWriter()
+    for number, (part, result) in enumerate(zip(parts, laid)):
+        writer.append(str(result.pdf), import_outline=False)
+        if number < len(parts) - 1 and result.pages % 2:
+            width, height = placed.sizes[len(writer.pages)]
+            writer.add_blank_page(width, height)
+    folios = PdfReader(io.BytesIO(folios_pdf))
+    for page, folio in zip(writer.pages, folios.pages):
+        page.merge_page(folio)
+    _drop_internal_links(writer)
+    _add_links(writer, parts, laid, placed)
+    _add_outline(writer, parts, placed)
+    writer.add_metadata(metadata)
+    writer._root_object[NameObject("/Lang")] = TextStringObject(lang)
+    writer._root_object[NameObject("/PageMode")] = NameObject("/UseOutlines")
+    return writer
+
+
+def _drop_internal_links(writer: PdfWriter) -> None:
+    """WeasyPrint's own links point into one part's names; they are written anew below."""
+    for page in writer.pages:
+        annotations = page.get("/Annots")
+        if annotations is None:
+            continue
+        kept = ArrayObject()
+        for reference in annotations.get_object():
+            annotation = reference.get_object()
+            action = annotation.get("/A")
+            internal = "/Dest" in annotation or (action is not None and action.get_object().get("/S") == "/GoTo")
+            if not (annotation.get("/Subtype") == "/Link" and internal):
+                kept.append(reference)
+        page[NameObject("/Annots")] = kept
+
+
+def _add_links(writer: PdfWriter, parts, laid, placed: Placed) -> None:
+    for offset, result in zip(placed.offsets, laid):
+        for page, target, (x1, y1, x2, y2) in result.links:
+            if target not in placed.anchors:
+                continue
+            source = offset + page
+            height = placed.sizes[source][1]
+            target_page, x, y = placed.anchors[target]
+            destination = ArrayObject([
+                writer.pages[target_page].indirect_reference, NameObject("/XYZ"),
+                FloatObject(x), FloatObject(placed.sizes[target_page][1] - y), NumberObject(0),
+            ])
+            link = DictionaryObject({
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): ArrayObject([FloatObject(x1), FloatObject(height - y2), FloatObject(x2), FloatObject(height - y1)]),
+                NameObject("/Border"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(0)]),
+                NameObject("/Dest"): destination,
+            })
+            writer.add_annotation(source, link)
+
+
+def _add_outline(writer: PdfWriter, parts: list[Part], placed: Placed) -> None:
+    """Bookmarks for every chapter and section, nested by heading level."""
+    stack: list[tuple[int, object]] = []
+    for part in parts:
+        for level, anchor, text in part.headings:
+            if anchor not in placed.anchors:
+                continue
+            page, x, y = placed.anchors[anchor]
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            parent = stack[-1][1] if stack else None
+            item = writer.add_outline_item(title=text, page_number=page, parent=parent,
+                                           fit=Fit.xyz(left=x, top=placed.sizes[page][1] - y, zoom=0), is_open=level < 2)
+            stack.append((level, item))

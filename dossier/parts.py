@@ -1,0 +1,168 @@
+"""Typeset the dossier part by part, in parallel, with a cache; merge the parts into one PDF.
+
+WeasyPrint's time grows faster than the page count, and it uses one core. So the front
+matter, each chapter and the bibliography are typeset as separate documents, on as many
+processes as the machine has cores, and merged with pypdf. A part does not depend on
+where it falls in the book: every part starts on a right-hand page, note numbers restart
+per chapter anyway, and folios are stamped on the merged pages afterwards. A part's PDF is
+therefore cached under a hash of everything that goes into it (its HTML, which holds its
+text and notes; the stylesheets, fonts and images it uses; the WeasyPrint version), and an
+edit re-typesets only the part it touches. Bookmarks, links across parts and metadata are
+written on the merged PDF from the data each part reports: which page each id landed on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+CACHE_VERSION = "1"  # bump when the way parts are typeset or merged changes
+PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # "front", a chapter slug, "back"
+    kind: str  # front, chapter, back
+    html: str
+    note_ids: tuple[tuple[str, str], ...] = ()  # (call id, note id) for the audit
+    headings: tuple[tuple[int, str, str], ...] = ()  # (level, id, text) for bookmarks
+
+
+@dataclass
+class Laid:
+    """A typeset part: its PDF (in the cache) and what its layout reported."""
+
+    pdf: Path
+    pages: int
+    sizes: list[tuple[float, float]]  # page width, height in points
+    anchors: dict[str, list[float]]  # id -> [page index, x pt, y pt from the top]
+    links: list[list]  # [page index, target id, [x1, y1, x2, y2] pt from the top]
+    notes_off_page: list[list]  # [note id, call page, note page], pages 1-based within the part
+    warnings: list[str] = field(default_factory=list)
+    cached: bool = False
+
+
+def cache_key(part: Part, assets: bytes) -> str:
+    digest = hashlib.sha256()
+    for piece in (CACHE_VERSION, _weasyprint_version(), part.html):
+        digest.update(piece.encode("utf-8"))
+        digest.update(b"\0")
+    digest.update(assets)
+    return digest.hexdigest()[:40]
+
+
+def _weasyprint_version() -> str:
+    from importlib.metadata import version
+
+    return version("weasyprint")
+
+
+def asset_digest(files: list[Path]) -> bytes:
+    """What the parts share: stylesheets and fonts, by content."""
+    digest = hashlib.sha256()
+    for path in sorted(set(files)):
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def referenced_files(html_text: str, base: Path) -> list[Path]:
+    """Images and other files a part's HTML points to (relative to the output folder)."""
+    found = []
+    for url in re.findall(r'\b(?:src|href|data)="([^"#:]+)"', html_text):
+        path = (base / url).resolve()
+        if path.is_file():
+            found.append(path)
+    return found
+
+
+def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes, workers: int | None = None) -> list[Laid]:
+    """Typeset every part not already in the cache, in parallel; keep results in order."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    keys = []
+    for part in parts:
+        own = asset_digest(referenced_files(part.html, base_url.parent)) if "src=" in part.html else b""
+        keys.append(cache_key(part, assets + own))
+    results: list[Laid | None] = [_from_cache(cache_dir, key) for key in keys]
+    todo = [i for i, laid in enumerate(results) if laid is None]
+    if todo:
+        jobs = [(parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo]
+        workers = min(len(todo), workers or os.cpu_count() or 1)
+        if workers == 1:
+            done = [typeset_one(*job) for job in jobs]
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+                done = list(pool.map(typeset_one, *zip(*jobs)))
+        for i, laid in zip(todo, done):
+            (cache_dir / f"{keys[i]}.json").write_text(json.dumps(laid), encoding="utf-8")
+            results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
+    return results  # type: ignore[return-value]
+
+
+def prune_cache(cache_dir: Path, keep: list[Laid]) -> None:
+    """Drop cached parts that this build did not use."""
+    used = {laid.pdf.stem for laid in keep}
+    for path in cache_dir.glob("*"):
+        if path.stem not in used and path.suffix in (".pdf", ".json"):
+            path.unlink(missing_ok=True)
+
+
+def _from_cache(cache_dir: Path, key: str) -> Laid | None:
+    meta, pdf = cache_dir / f"{key}.json", cache_dir / f"{key}.pdf"
+    if not (meta.exists() and pdf.exists()):
+        return None
+    try:
+        return _laid(json.loads(meta.read_text(encoding="utf-8")), pdf, cached=True)
+    except (ValueError, KeyError):
+        return None
+
+
+def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
+    return Laid(pdf=pdf, pages=data["pages"], sizes=[tuple(s) for s in data["sizes"]], anchors=data["anchors"],
+                links=data["links"], notes_off_page=data["notes_off_page"], warnings=data["warnings"], cached=cached)
+
+
+def render_pdf(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
+    """A small document typeset in this process (the folios), as PDF bytes."""
+    from .typeset import layout
+
+    document, _, _ = layout(html_text, base_url, roots)
+    return document.write_pdf()
+
+
+MAX_NUDGES = 2
+
+
+def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
+    """Lay out one part (in a worker process), keeping every note on its call's page."""
+    from . import audit
+    from .typeset import layout, write_pdf
+
+    levels: dict[str, int] = {}
+    adjusted = html_text
+    while True:
+        document, laid_out, problems = layout(adjusted, Path(base_url), [Path(r) for r in roots])
+        off = audit.notes_off_page(laid_out.anchors, note_ids)
+        pending = [note for note, _, _ in off if levels.get(note, 0) < MAX_NUDGES]
+        if not pending:
+            break
+        for note in pending:
+            levels[note] = levels.get(note, 0) + 1
+        adjusted = audit.nudge(html_text, levels)
+    write_pdf(document, adjusted, Path(pdf_path))
+    anchors, links, sizes = {}, [], []
+    for index, page in enumerate(document.pages):
+        sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
+        for name, (x, y, *_) in page.anchors.items():
+            anchors.setdefault(name, [index, x * PX_TO_PT, y * PX_TO_PT])
+        for kind, target, rectangle, _ in page.links:
+            if kind == "internal":
+                links.append([index, target, [v * PX_TO_PT for v in rectangle]])
+    return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
+            "notes_off_page": [list(o) for o in off], "warnings": [str(p) for p in problems]}
