@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         for stage, seconds in result.timings.items():
             print(f"  {stage:<12} {seconds:6.2f} s  ({seconds / total:5.1%})")
         print(f"  {'total':<12} {total:6.2f} s")
+        if result.parts:
+            print(f"  parts typeset: {result.typeset_parts} of {result.parts} (the others unchanged, from the cache)")
     return 0
 
 

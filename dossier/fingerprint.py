@@ -21,15 +21,15 @@ def inputs_digest(settings, options: dict) -> str:
     digest.update(json.dumps(options, sort_keys=True).encode())
     digest.update(settings.date.strftime("%Y-%m-%d").encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
-    folders = [settings.path("content_dir"), settings.path("bib_dir"), settings.path("templates_dir"),
-               TOOL_ROOT / "templates", TOOL_ROOT / "fonts", TOOL_ROOT / "dossier"]
-    files = [settings.root / "pyproject.toml", TOOL_ROOT / "requirements.lock"]
-    for folder in dict.fromkeys(f.resolve() for f in folders):
+    folders = {"content": settings.path("content_dir"), "bib": settings.path("bib_dir"), "templates": settings.path("templates_dir"),
+               "tool-templates": TOOL_ROOT / "templates", "tool-fonts": TOOL_ROOT / "fonts", "tool-code": TOOL_ROOT / "dossier"}
+    files = [("settings", settings.root / "pyproject.toml"), ("lock", TOOL_ROOT / "requirements.lock")]
+    for label, folder in folders.items():
         if folder.is_dir():
-            files += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    for path in sorted(set(files)):
+            files += [(f"{label}/{p.relative_to(folder)}", p) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for name, path in sorted(files):
         if path.is_file():
-            digest.update(str(path).encode())
+            digest.update(name.encode())  # names relative to their folder: a moved project stays built
             digest.update(_file_digest(path))
     return digest.hexdigest()
 

@@ -94,11 +94,16 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     if todo:
         jobs = [(parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo]
         workers = min(len(todo), workers or os.cpu_count() or 1)
+        # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
+        order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][0]))
         if workers == 1:
-            done = [typeset_one(*job) for job in jobs]
+            done_in_order = [typeset_one(*jobs[j]) for j in order]
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-                done = list(pool.map(typeset_one, *zip(*jobs)))
+                done_in_order = list(pool.map(typeset_one, *zip(*(jobs[j] for j in order))))
+        done = [None] * len(jobs)
+        for j, laid in zip(order, done_in_order):
+            done[j] = laid
         for i, laid in zip(todo, done):
             (cache_dir / f"{keys[i]}.json").write_text(json.dumps(laid), encoding="utf-8")
             results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)

@@ -41,6 +41,7 @@ class BuildResult:
     notes_off_page: list[tuple[str, int, int]] = field(default_factory=list)
     bibliography: int = 0
     typeset_parts: int = 0  # parts typeset anew (the others came from the cache)
+    parts: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, p
             front_pages = front.pages + front.pages % 2
         laid = [front, *laid]
         result.typeset_parts = sum(1 for part in laid if not part.cached)
+        result.parts = len(laid)
     with _stage(result, "merge"):
         placed = merge_mod.place(parts, laid)
         folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)

@@ -246,3 +246,32 @@ def test_verbose_prints_stage_timings(project):
     result = run_build(project, "-v")
     assert result.returncode == 0
     assert re.search(r"typeset\s+\d+\.\d+ s", result.stdout) and "total" in result.stdout
+
+
+def test_nothing_changed_means_nothing_done(project):
+    assert run_build(project).returncode == 0
+    result = run_build(project)
+    assert result.returncode == 0
+    assert "up to date: " in result.stdout and "wrote" not in result.stdout
+
+
+def test_an_edit_retypesets_only_its_part_and_matches_a_clean_build(project, tmp_path):
+    edit(project / "content/02-second.md", "A later citation", "A later and longer citation")
+    incremental = run_build(project, "-v")
+    assert incremental.returncode == 0, incremental.stderr
+    # the edited chapter, and the front matter whose contents lists the pages
+    assert "parts typeset: 2 of 4" in incremental.stdout
+    clean = tmp_path / "clean"
+    shutil.copytree(project, clean, ignore=shutil.ignore_patterns("output"))
+    assert run_build(clean).returncode == 0
+    assert pages_text(project / "output" / "dossier.pdf") == pages_text(clean / "output" / "dossier.pdf")
+    assert "A later and longer citation" in "".join(pages_text(project / "output" / "dossier.pdf"))
+
+
+def test_a_changed_stylesheet_retypesets_every_part(project):
+    (project / "templates").mkdir(exist_ok=True)
+    css = (REPO / "templates" / "dossier.css").read_text(encoding="utf-8")
+    (project / "templates" / "dossier.css").write_text(css.replace("font-size: 10.5pt;", "font-size: 11pt;", 1), encoding="utf-8")
+    result = run_build(project, "-v")
+    assert result.returncode == 0, result.stderr
+    assert "parts typeset: 4 of 4" in result.stdout

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Benchmark of the editing loop, on the shipped dossier and on one ten times its size.
+
+    .venv/bin/python bench/incremental.py [--runs 3] [--scale 10]
+
+For each project, in fresh processes (imports included, as a user pays them), medians over
+the runs:
+  full       a build from an empty cache
+  one call   WeasyPrint alone, one call on the whole output/dossier.html
+  no-op      a rebuild with nothing changed
+  edit       a rebuild after one sentence changed in one chapter
+  memory     peak resident memory of the build, all its processes together (sampled)
+Prints figures, and the ratios the targets are stated in; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+ONE_CALL = "import sys, weasyprint; weasyprint.HTML(filename=sys.argv[1]).write_pdf(sys.argv[2])"
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/statm") as handle:
+                total += int(handle.read().split()[1]) * 4096
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall time and peak memory (process tree) of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+
+    def sample():
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, err = process.communicate()
+    sampler.join()
+    if process.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{err.decode()}")
+    return time.perf_counter() - start, peak
+
+
+def make_project(scale: int, into: Path) -> Path:
+    """A copy of the shipped project, its chapters repeated ``scale`` times."""
+    root = into / f"dossier-x{scale}"
+    shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(".git", ".venv", "output", "tests", "bench", "__pycache__"))
+    chapters = sorted((root / "content").glob("*.md"))
+    for copy in range(2, scale + 1):
+        for chapter in chapters:
+            stem = re.sub(r"^\d+-", "", chapter.stem)
+            target = root / "content" / f"{copy:02d}{chapter.stem[:2]}-{stem}-{copy}.md"
+            target.write_text(chapter.read_text(encoding="utf-8"), encoding="utf-8")
+    return root
+
+
+def edit_one_sentence(root: Path, number: int) -> None:
+    """Change one word of one sentence in the third chapter (alternating, so each run edits)."""
+    chapter = sorted((root / "content").glob("*.md"))[2]
+    text = chapter.read_text(encoding="utf-8")
+    words = ("thinnest", "slightest")
+    old, new = (words if number % 2 == 0 else words[::-1])
+    if old not in text:
+        old, new = new, old
+    chapter.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def measure(root: Path, runs: int) -> dict[str, list[float]]:
+    build = [PYTHON, str(REPO / "build.py"), "--root", str(root)]
+    figures: dict[str, list[float]] = {"full": [], "one call": [], "no-op": [], "edit": [], "memory": []}
+    for run in range(runs):
+        shutil.rmtree(root / "output", ignore_errors=True)
+        seconds, peak = timed(build, root)
+        figures["full"].append(seconds)
+        figures["memory"].append(peak)
+        figures["one call"].append(timed([PYTHON, "-c", ONE_CALL, str(root / "output" / "dossier.html"), "/dev/null"], root)[0])
+        figures["no-op"].append(timed(build, root)[0])
+        edit_one_sentence(root, run)
+        figures["edit"].append(timed(build, root)[0])
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scale", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        results = {}
+        for scale in (1, args.scale):
+            root = make_project(scale, Path(scratch))
+            results[scale] = {k: statistics.median(v) for k, v in measure(root, args.runs).items()}
+            pages = subprocess.run(["pdfinfo", str(root / "output" / "dossier.pdf")], capture_output=True, text=True).stdout
+            results[scale]["pages"] = int(re.search(r"Pages:\s+(\d+)", pages).group(1)) if "Pages" in pages else 0
+    print(f"medians of {args.runs} runs, fresh processes, {sys.platform}, wall-clock seconds")
+    print(f"{'':>10} {'pages':>6} {'full':>7} {'one call':>9} {'no-op':>7} {'edit':>7} {'memory':>9}")
+    for scale, r in results.items():
+        print(f"{'x' + str(scale):>10} {r['pages']:>6} {r['full']:7.2f} {r['one call']:9.2f} {r['no-op']:7.2f} {r['edit']:7.2f} {r['memory'] / 2**20:7.0f} MiB")
+    for scale, r in results.items():
+        print(f"x{scale}: full / one call = {r['full'] / r['one call']:.2f} (target ≤ 0.70); "
+              f"no-op / full = {r['no-op'] / r['full']:.1%} (≤ 5 %); edit / full = {r['edit'] / r['full']:.1%} (≤ 35 %)")
+    small, large = results[1], results[args.scale]
+    print(f"x{args.scale} content: {large['full'] / small['full']:.1f}× the time (target ≤ {args.scale + 1}×), "
+          f"peak memory {large['memory'] / 2**30:.2f} GiB (target < 1.5 GiB)")
+
+
+if __name__ == "__main__":
+    main()
