@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: all dossier html test bench clean lock
+.PHONY: all dossier html test bench clean lock watch
 
 all: dossier
 
@@ -45,3 +45,7 @@ lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet $$($(PYTHON) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))')
 	.venv-lock/bin/pip freeze > requirements.lock && rm -rf .venv-lock
+
+# Rebuild on every save, with a live preview at http://127.0.0.1:8000/output/dossier.html
+watch: $(STAMP)
+	$(PY) build.py watch

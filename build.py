@@ -24,11 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the dossier from content/*.md, bib/*.bib and templates/.",
         epilog="Settings live in pyproject.toml under [tool.dossier]. Exit status: 0 success, 1 problems in the input, 2 internal error.",
     )
-    parser.add_argument("output", nargs="?", default="pdf", choices=["pdf", "html"],
-                        help="what to build: pdf (the dossier PDF, with its HTML; the default) or html (the HTML alone)")
+    parser.add_argument("output", nargs="?", default="pdf", choices=["pdf", "html", "watch"],
+                        help="what to build: pdf (the dossier PDF, with its HTML; the default), html (the HTML alone), "
+                             "or watch (rebuild on every save, with a live preview on localhost)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took")
     parser.add_argument("--root", type=Path, default=HERE, help="the project folder (default: this script's folder)")
     parser.add_argument("--paper", choices=["A4", "Letter"], help="paper size, overriding the setting")
+    parser.add_argument("--port", type=int, default=8000, help="watch: the preview's port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--force", action="store_true", help="build even if nothing changed since the last build")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     args = parser.parse_args(argv)
@@ -38,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     from dossier import fingerprint
 
     try:
-        settings = load_settings(args.root, {"paper": args.paper} if args.paper else None)
+        overrides = {"paper": args.paper} if args.paper else None
+        settings = load_settings(args.root, overrides)
+        if args.output == "watch":
+            from dossier.watch import watch
+
+            watch(settings, args.port, lambda line: print(line, flush=True), overrides)
+            return 0
         output_dir = settings.path("output_dir")
         digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
         last = None if args.force else fingerprint.up_to_date(output_dir, digest)

@@ -1,0 +1,156 @@
+"""``build.py watch``: rebuild on every save, with a live HTML preview on localhost.
+
+The loop looks at the inputs (chapters, bibliography, data, templates, styles, settings)
+a few times a second. On a change it rebuilds the HTML first, so the preview reloads at
+once, then the PDF, incrementally. A build that fails prints its problems in the terminal
+and shows them over the preview; the last good outputs stay as they were. Ctrl-C stops.
+
+The preview server listens on 127.0.0.1 only and serves files of the project alone. Each
+page it serves gets a small script that asks ``/__status`` for the build's version and
+reloads when it changes.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+from .config import Settings, load_settings
+from .errors import BuildError
+from .fingerprint import TOOL_ROOT
+
+RELOAD_SCRIPT = """<script>
+(function () {
+  var seen = null;
+  function show(errors) {
+    var box = document.getElementById("__build_errors");
+    if (!errors.length) { if (box) box.remove(); return; }
+    if (!box) { box = document.createElement("pre"); box.id = "__build_errors"; document.body.prepend(box); }
+    box.style.cssText = "position:fixed;top:0;left:0;right:0;margin:0;padding:1em;background:#fff3f3;border-bottom:3px solid #b00;color:#600;font:13px monospace;white-space:pre-wrap;z-index:9999";
+    box.textContent = "The last build failed; this preview shows the last good one.\\n\\n" + errors.join("\\n");
+  }
+  function poll() {
+    fetch("/__status").then(function (r) { return r.json(); }).then(function (s) {
+      if (seen !== null && s.version !== seen) { location.reload(); return; }
+      seen = s.version; show(s.errors);
+    }).catch(function () {}).finally(function () { setTimeout(poll, 700); });
+  }
+  poll();
+})();
+</script>"""
+
+
+class Status:
+    def __init__(self):
+        self.version = 0
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def as_json(self) -> bytes:
+        with self.lock:
+            return json.dumps({"version": self.version, "errors": self.errors}).encode()
+
+
+class PreviewHandler(SimpleHTTPRequestHandler):
+    status: Status
+
+    def __init__(self, *args, status: Status, **kwargs):
+        self.status = status
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        if self.path == "/__status":
+            body = self.status.as_json()
+            self._send(200, "application/json", body)
+        elif self.path.split("?")[0].endswith(".html"):
+            path = Path(self.translate_path(self.path))
+            if not path.is_file():
+                return self.send_error(404)
+            text = path.read_text(encoding="utf-8").replace("</body>", RELOAD_SCRIPT + "</body>", 1)
+            self._send(200, "text/html; charset=utf-8", text.encode("utf-8"))
+        else:
+            super().do_GET()
+
+    def _send(self, code: int, kind: str, body: bytes):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # the terminal is for the build's own messages
+        pass
+
+
+def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Modification time and size of every input file."""
+    folders = [settings.path("content_dir"), settings.path("bib_dir"), settings.path("templates_dir"), TOOL_ROOT / "templates"]
+    files = [settings.root / "pyproject.toml"]
+    for folder in folders:
+        if folder.is_dir():
+            files += [p for p in folder.rglob("*") if p.is_file()]
+    state = {}
+    for path in files:
+        try:
+            info = path.stat()
+            state[str(path)] = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            continue
+    return state
+
+
+def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: dict | None = None,
+          interval: float = 0.3, stop: threading.Event | None = None) -> None:
+    from .pipeline import build
+
+    status = Status()
+    handler = partial(PreviewHandler, directory=str(settings.root), status=status)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    html = settings.path("output_dir") / "dossier.html"
+    say(f"preview: http://127.0.0.1:{server.server_address[1]}/{html.relative_to(settings.root).as_posix()}")
+    say("watching content, bibliography, data, templates and styles; Ctrl-C stops")
+    stop = stop or threading.Event()
+    seen: dict = {}
+    try:
+        while not stop.is_set():
+            current = snapshot(settings)
+            if current != seen:
+                seen = current
+                _rebuild(settings.root, overrides, status, say, build)
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        say("stopped")
+
+
+def _rebuild(root: Path, overrides: dict | None, status: Status, say, build) -> None:
+    """HTML first (the preview reloads), then the PDF; problems go to the terminal and the preview."""
+    started = time.perf_counter()
+    try:
+        settings = load_settings(root, overrides)  # the settings may have been edited too
+        build(settings.root, pdf=False, settings=settings)
+        with status.lock:
+            status.errors = []
+            status.version += 1
+        result = build(settings.root, pdf=True, settings=settings)
+    except BuildError as exc:
+        lines = [str(p) for p in exc.problems]
+        for line in lines:
+            say(line)
+        say("build failed; the last good outputs are unchanged")
+        with status.lock:
+            status.errors = lines
+            status.version += 1
+        return
+    for warning in result.warnings:
+        say(str(warning))
+    say(f"rebuilt in {time.perf_counter() - started:.1f} s: {result.pages} pages, {result.typeset_parts} of {result.parts} parts typeset")
