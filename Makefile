@@ -25,7 +25,7 @@ $(TEST_STAMP): $(STAMP) requirements-test.lock
 	touch $@
 
 dossier: $(STAMP)
-	$(PY) build.py pdf
+	$(PY) build.py all
 
 html: $(STAMP)
 	$(PY) build.py html

@@ -24,8 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the dossier from content/*.md, bib/*.bib and templates/.",
         epilog="Settings live in pyproject.toml under [tool.dossier]. Exit status: 0 success, 1 problems in the input, 2 internal error.",
     )
-    parser.add_argument("output", nargs="?", default="pdf", choices=["pdf", "html", "watch"],
-                        help="what to build: pdf (the dossier PDF, with its HTML; the default), html (the HTML alone), "
+    parser.add_argument("output", nargs="?", default="all", choices=["all", "pdf", "html", "handouts", "booklet", "print", "watch"],
+                        help="what to build: all (the dossier PDF, the handouts and the booklet; the default), "
+                             "pdf (the dossier PDF alone), html (output/dossier.html alone, no typesetting), "
+                             "handouts (output/handouts/), booklet (output/dossier-booklet.pdf), "
+                             "print (output/dossier-print.pdf, with bleed and crop marks for a print shop), "
                              "or watch (rebuild on every save, with a live preview on localhost)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took")
     parser.add_argument("--root", type=Path, default=HERE, help="the project folder (default: this script's folder)")
@@ -59,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from dossier.pipeline import build  # WeasyPrint and friends: only when there is work
 
-        result = build(settings.root, pdf=args.output == "pdf", settings=settings)
-        fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
+        result = build(settings.root, TARGETS_OF[args.output], settings=settings)
+        if not result.failed:
+            fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -79,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     for problem in result.warnings:
         print(problem, file=sys.stderr)
     for path in result.outputs:
-        if path.suffix == ".pdf":
-            print(f"wrote {_shown(path)} ({result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography)")
-        else:
-            print(f"wrote {_shown(path)}")
+        described = f" ({result.described[path]})" if path in result.described else ""
+        print(f"wrote {_shown(path)}{described}")
+    for problem in result.failed:
+        print(problem, file=sys.stderr)
     if args.verbose:
         total = sum(result.timings.values())
         for stage, seconds in result.timings.items():
@@ -90,7 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'total':<12} {total:6.2f} s")
         if result.parts:
             print(f"  parts typeset: {result.typeset_parts} of {result.parts} (the others unchanged, from the cache)")
+    if result.failed:
+        count = len(result.failed)
+        print(f"build incomplete: {count} error{'s' if count != 1 else ''}; the outputs they concern were not written", file=sys.stderr)
+        return 1
     return 0
+
+
+TARGETS_OF = {"all": ("dossier", "handouts", "booklet"), "pdf": ("dossier",), "html": (),
+              "handouts": ("handouts",), "booklet": ("booklet",), "print": ("print",)}
 
 
 def _shown(path: Path) -> Path:

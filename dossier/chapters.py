@@ -8,6 +8,7 @@ A chapter may open with YAML front matter between ``---`` lines:
     lang: en                      # hyphenation and the PDF's language
     order: 2                      # optional: sort key instead of the file name
     treaty: lithuania             # optional: key-facts box from content/treaties.yaml
+    template: handout-sheet       # handouts only: the template that lays it out
     ---
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import yaml
 from .errors import Problem, error
 from .model import Chapter, Location
 
-FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "summary"}
+FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "summary", "template"}
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -75,6 +76,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         body_line=body_line,
         summary=str(meta.get("summary") or ""),
         treaty=str(meta.get("treaty") or ""),
+        template=str(meta.get("template") or ""),
     )
     return chapter, []
 

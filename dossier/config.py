@@ -35,6 +35,12 @@ class Settings:
         return PAPER_SIZES[self.paper.upper()]
 
     @property
+    def page_size_pt(self) -> tuple[float, float]:
+        """Portrait width and height in points."""
+        units = {"mm": 72 / 25.4, "in": 72.0}
+        return tuple(float(v[:-2]) * units[v[-2:]] for v in self.page_size.split())
+
+    @property
     def landscape_size(self) -> str:
         return " ".join(reversed(self.page_size.split()))
 

@@ -88,6 +88,7 @@ class Chapter:
     body_line: int  # line number (1-based) of body's first line in the file
     summary: str = ""
     treaty: str = ""  # id of the treaty whose key facts open the chapter
+    template: str = ""  # handouts: the template that lays it out (default "handout")
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
+from pypdf import PdfWriter
 from markupsafe import Markup
 
 from . import audit, bib, chicago, data
 from . import merge as merge_mod
+from . import impose
 from . import parts as parts_mod
+from .handouts import Handout, gather_handouts
 from .chapters import read_chapters
 from .config import Settings, load_settings
 from .errors import BuildError, Problem, error, errors_in, warning
@@ -42,6 +45,8 @@ class BuildResult:
     bibliography: int = 0
     typeset_parts: int = 0  # parts typeset anew (the others came from the cache)
     parts: int = 0
+    described: dict[Path, str] = field(default_factory=dict)  # output -> what it holds
+    failed: list[Problem] = field(default_factory=list)  # errors of outputs that were skipped
 
 
 @dataclass(frozen=True)
@@ -52,14 +57,33 @@ class Book:
     chapters: tuple[RenderedChapter, ...]
     bibliography: tuple[tuple[str, str], ...]  # (key, entry HTML), printed order
     treaties: data.TreatyData
+    references: dict = field(default_factory=dict)
 
 
-def build(root: Path, pdf: bool = True, settings: Settings | None = None) -> BuildResult:
-    """Build ``output/dossier.html`` and, when ``pdf``, ``output/dossier.pdf``."""
+# What a build can make. "dossier" is the PDF; the booklet and the print-shop variant are
+# made from it; the HTML is always written.
+TARGETS = ("dossier", "handouts", "booklet", "print")
+DEFAULT_TARGETS = ("dossier", "handouts", "booklet")
+
+
+def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settings: Settings | None = None, pdf: bool | None = None) -> BuildResult:
+    """Build ``output/dossier.html`` and the outputs named in ``targets``.
+
+    A handout with errors is reported in ``result.failed`` and skipped; the other outputs
+    are still written. Errors in the dossier's own sources stop the build (BuildError).
+    """
+    targets = set(targets if pdf is None else ("dossier",) if pdf else ())
+    if targets & {"booklet", "print"}:
+        targets.add("dossier")
     result = BuildResult()
     settings = settings or load_settings(root)
     with _stage(result, "read+render"):
         book = gather(settings, result.warnings)
+        handouts = []
+        if "handouts" in targets:
+            handouts, failed, found = gather_handouts(book, render_chapters, glyph_problems)
+            result.failed += failed
+            result.warnings += found
     out_dir = settings.path("output_dir")
     html_path = out_dir / "dossier.html"
     environment = template_environment(settings)
@@ -67,13 +91,27 @@ def build(root: Path, pdf: bool = True, settings: Settings | None = None) -> Bui
         html_text = assemble(book, html_path, environment=environment)
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
-    if pdf:
-        pdf_path = out_dir / "dossier.pdf"
-        typeset_book(book, environment, html_path, pdf_path, result)
-        result.outputs.append(pdf_path)
+    if "dossier" in targets or handouts:
+        typeset_book(book, environment, html_path, out_dir, result, handouts, dossier="dossier" in targets)
+    if "booklet" in targets:
+        with _stage(result, "booklet"):
+            _write(result, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(out_dir / "dossier.pdf", settings.page_size_pt, f),
+                   "{} sides, to print duplex, flipped on the short edge")
+    if "print" in targets:
+        with _stage(result, "print"):
+            _write(result, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(out_dir / "dossier.pdf", f),
+                   "{} pages with 3 mm bleed and crop marks")
     write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
     result.outputs.insert(0, html_path)
     return result
+
+
+def _write(result: BuildResult, path: Path, make, description: str) -> None:
+    """Write one output atomically; ``make`` writes to a file object and returns a count."""
+    count = []
+    write_atomically(path, lambda handle: count.append(make(handle)))
+    result.outputs.append(path)
+    result.described[path] = description.format(count[0])
 
 
 def book_parts(book: Book, environment: jinja2.Environment, html_path: Path, pages: dict[str, int] | None = None) -> list[Part]:
@@ -92,42 +130,78 @@ def book_parts(book: Book, environment: jinja2.Environment, html_path: Path, pag
     return parts
 
 
-def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, pdf_path: Path, result: BuildResult) -> None:
-    """Typeset the parts in parallel (cached); then the front matter, whose contents lists
-    their page numbers; then merge, stamp the folios and write the PDF."""
+def handout_part(book: Book, handout: Handout, environment: jinja2.Environment, html_path: Path) -> Part:
+    slug = handout.part.chapter.slug
+    html_text = assemble(book, html_path, f"{handout.template}.html.j2", {"handout": handout}, environment)
+    notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, handout.part.note_count + 1))
+    return Part(f"handout-{handout.name}", "handout", html_text, notes)
+
+
+def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, out_dir: Path, result: BuildResult,
+                 handouts: list[Handout] = (), dossier: bool = True) -> None:
+    """Typeset the dossier's parts and the handouts in parallel (cached); then the front
+    matter, whose contents lists the parts' page numbers; then merge the dossier, stamp its
+    folios, and write every PDF."""
     settings = book.settings
     roots = [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
-    cache_dir = settings.path("output_dir") / ".cache" / "parts"
+    cache_dir = out_dir / ".cache" / "parts"
     assets = parts_mod.asset_digest([template_file(settings, "dossier.css"), *(TOOL_ROOT / "fonts" / f for f in FONT_FILES)])
     with _stage(result, "typeset"):
-        parts = book_parts(book, environment, html_path)
-        laid = parts_mod.typeset_parts(parts[1:], html_path, roots, cache_dir, assets)
-        # The contents' page numbers depend on the front matter's own length: typeset it
-        # with the numbers that a length gives, until the length holds.
-        front_pages = 4
-        for _ in range(3):
-            parts[0] = book_parts(book, environment, html_path, _page_numbers(laid, front_pages))[0]
-            front = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets)[0]
-            if front.pages + front.pages % 2 == front_pages:
-                break
-            front_pages = front.pages + front.pages % 2
-        laid = [front, *laid]
-        result.typeset_parts = sum(1 for part in laid if not part.cached)
-        result.parts = len(laid)
+        parts = book_parts(book, environment, html_path) if dossier else []
+        extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
+        laid_all = parts_mod.typeset_parts(parts[1:] + extra, html_path, roots, cache_dir, assets)
+        laid, laid_handouts = laid_all[: len(parts[1:])], laid_all[len(parts[1:]):]
+        if dossier:
+            # The contents' page numbers depend on the front matter's own length: typeset it
+            # with the numbers that a length gives, until the length holds.
+            front_pages = 4
+            for _ in range(3):
+                parts[0] = book_parts(book, environment, html_path, _page_numbers(laid, front_pages))[0]
+                front = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets)[0]
+                if front.pages + front.pages % 2 == front_pages:
+                    break
+                front_pages = front.pages + front.pages % 2
+            laid = [front, *laid]
+        result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
+        result.parts = len(laid) + len(laid_handouts)
     with _stage(result, "merge"):
-        placed = merge_mod.place(parts, laid)
-        folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
-        writer = merge_mod.merge(parts, laid, placed, parts_mod.render_pdf(folios, html_path, roots), _metadata(settings), settings.language)
-        write_atomically(pdf_path, writer.write)
-        parts_mod.prune_cache(cache_dir, laid)
-    result.pages = len(placed.page_kinds)
-    for offset, part in zip(placed.offsets, laid):
+        if dossier:
+            placed = merge_mod.place(parts, laid)
+            folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
+            writer = merge_mod.merge(parts, laid, placed, parts_mod.render_pdf(folios, html_path, roots), _metadata(settings), settings.language)
+            pdf_path = out_dir / "dossier.pdf"
+            write_atomically(pdf_path, writer.write)
+            result.pages = len(placed.page_kinds)
+            result.outputs.append(pdf_path)
+            result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
+            _report_notes(result, laid, placed.offsets)
+        for handout, laid_handout in zip(handouts, laid_handouts):
+            _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result)
+        if dossier:
+            parts_mod.prune_cache(cache_dir, laid + laid_handouts)
+
+
+def _write_handout(settings: Settings, handout: Handout, laid: parts_mod.Laid, path: Path, result: BuildResult) -> None:
+    writer = PdfWriter(clone_from=str(laid.pdf))
+    writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
+    write_atomically(path, writer.write)
+    result.outputs.append(path)
+    orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"
+    result.described[path] = f"{laid.pages} page{'s' if laid.pages != 1 else ''}, {orientation}"
+    if laid.pages > handout.max_pages:
+        source = handout.part.chapter.location.path
+        result.warnings.append(warning(source, 1, f"the handout runs to {laid.pages} pages; its template '{handout.template}' is for {handout.max_pages} at most"))
+    _report_notes(result, [laid], [0], where=f" of {path.name}")
+
+
+def _report_notes(result: BuildResult, laid, offsets, where: str = "") -> None:
+    for offset, part in zip(offsets, laid):
         result.warnings += [warning("", 0, text.removeprefix("warning: ")) for text in part.warnings]
         for note_id, call_page, note_page in part.notes_off_page:
             off = (note_id, offset + call_page, offset + note_page if note_page else 0)
             result.notes_off_page.append(off)
-            where = f"printed on page {off[2]}" if note_page else "missing from the PDF"
-            result.warnings.append(warning("", 0, f"note {note_id} is called on page {off[1]} but {where}"))
+            printed = f"printed on page {off[2]}" if note_page else "missing from the PDF"
+            result.warnings.append(warning("", 0, f"note {note_id} is called on page {off[1]}{where} but {printed}"))
 
 
 def _folio_page(kind: str) -> str:
@@ -178,11 +252,24 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     _stop_on_errors(problems, warnings)
 
     style = chicago.NoteStyle(references, chicago.StyleOptions(ibid=settings.ibid))
+    rendered, found = render_chapters(chapters, style, references, treaties, settings)
+    problems += found
+    problems += _check_citations(settings, references, style.cited_keys)
+    problems += glyph_problems(chapters, references.values())
+    _stop_on_errors(problems, warnings)
+
+    listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
+    entries = tuple((ref.key, text) for ref, text in chicago.bibliography(listed))
+    return Book(settings=settings, chapters=tuple(rendered), bibliography=entries, treaties=treaties, references=references)
+
+
+def render_chapters(chapters, style, references, treaties: data.TreatyData, settings: Settings) -> tuple[list[RenderedChapter], list[Problem]]:
+    """Render chapters in reading order with one citation style (first citations, short notes)."""
+    problems: list[Problem] = []
     environment = data_environment({"finalize": data.finalize})
-    output_dir = settings.path("output_dir")
-    rendered = []
     context = data.chapter_context(treaties)
     known_treaties = {t.values["id"] for t in treaties.treaties}
+    rendered = []
     for chapter in chapters:
         if chapter.treaty:
             if chapter.treaty not in known_treaties:
@@ -193,19 +280,17 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
         part, found = render_chapter(chapter, style, references, context, environment)
         problems += found
         if part is not None:
-            html_text, found = check_resources(part.html, chapter, root, output_dir)
+            html_text, found = check_resources(part.html, chapter, settings.root, settings.path("output_dir"))
             problems += found
             rendered.append(RenderedChapter(part.chapter, html_text, part.headings, part.note_count))
-    problems += _check_citations(settings, references, style.cited_keys)
+    return rendered, problems
+
+
+def glyph_problems(chapters, references=()) -> list[Problem]:
     coverage = audit.font_coverage(tuple(TOOL_ROOT / "fonts" / name for name in FONT_FILES))
     texts = [(c.location.path, c.body_line, c.body) for c in chapters]
-    texts += [(ref.location.path, ref.location.line, " ".join(ref.fields.values())) for ref in references.values()]
-    problems += audit.missing_glyphs(texts, coverage)
-    _stop_on_errors(problems, warnings)
-
-    listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
-    entries = tuple((ref.key, text) for ref, text in chicago.bibliography(listed))
-    return Book(settings=settings, chapters=tuple(rendered), bibliography=entries, treaties=treaties)
+    texts += [(ref.location.path, ref.location.line, " ".join(ref.fields.values())) for ref in references]
+    return audit.missing_glyphs(texts, coverage)
 
 
 def _front_matter_line(chapter, key: str) -> int:

@@ -137,11 +137,11 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, build) -> 
     started = time.perf_counter()
     try:
         settings = load_settings(root, overrides)  # the settings may have been edited too
-        build(settings.root, pdf=False, settings=settings)
+        build(settings.root, (), settings=settings)
         with status.lock:
             status.errors = []
             status.version += 1
-        result = build(settings.root, pdf=True, settings=settings)
+        result = build(settings.root, ("dossier", "handouts"), settings=settings)
     except BuildError as exc:
         lines = [str(p) for p in exc.problems]
         for line in lines:

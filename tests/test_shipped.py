@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from dossier.config import load_settings
+from dossier.impose import booklet_order
 from dossier.pipeline import build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 def shipped(tmp_path_factory):
     out = tmp_path_factory.mktemp("shipped")
     settings = load_settings(REPO, {"output_dir": str(out)})
-    result = build(REPO, settings=settings)
+    result = build(REPO, ("dossier", "handouts", "booklet", "print"), settings=settings)
     return out, result
 
 
@@ -60,3 +61,73 @@ def test_prose_carries_no_copied_runs_from_the_seeds():
     chapters = sorted(str(p) for p in (REPO / "content").glob("*.md"))
     done = subprocess.run([sys.executable, str(tool), str(seeds), *chapters], capture_output=True, text=True)
     assert re.search(r"^0 runs of", done.stdout.strip().splitlines()[-1]), done.stdout[-2000:]
+
+
+def test_handouts_one_or_two_pages_and_a_landscape_comparison_sheet(shipped):
+    out, result = shipped
+    assert result.failed == []
+    handouts = sorted((out / "handouts").glob("*.pdf"))
+    assert len(handouts) >= 3
+    for path in handouts:
+        reader = PdfReader(path)
+        assert 1 <= len(reader.pages) <= 2, path.name
+        assert reader.metadata.title and reader.metadata.author
+        text = "".join(page.extract_text() for page in reader.pages)
+        assert "Sources" in text and re.search(r"\n1\.\s", text), path.name  # a source list and notes
+    sheet = PdfReader(out / "handouts" / "comparison.pdf")
+    assert len(sheet.pages) == 1 and sheet.pages[0].mediabox.width > sheet.pages[0].mediabox.height
+    for short in ("Moscow 1920", "Riga 1920", "Tartu 1920 (Estonia)", "Tartu 1920 (Finland)", "Riga 1921"):
+        assert short in sheet.pages[0].extract_text()
+    lithuania = "".join(p.extract_text() for p in PdfReader(out / "handouts" / "lithuania.pdf").pages)
+    assert "Key facts" in lithuania and "12 July 1920" in lithuania
+
+
+def test_handouts_print_in_black_only(shipped):
+    """Legible when photocopied in grey: the stylesheet sets no colour at all."""
+    css = (REPO / "templates" / "dossier.css").read_text(encoding="utf-8")
+    colours = re.findall(r"(?<![-\w])(?:color|background(?:-color)?)\s*:\s*([^;]+);", css)
+    assert all(value.strip() in ("inherit", "black", "#000", "white", "#fff") for value in colours), colours
+
+
+@pytest.mark.parametrize("pages, first", [(1, (None, 0)), (6, (None, 0)), (8, (7, 0)), (38, (None, 0))])
+def test_booklet_order_pads_to_fours_and_puts_the_cover_first(pages, first):
+    sides = booklet_order(pages)
+    assert len(sides) % 2 == 0 and len(sides) * 2 % 4 == 0
+    assert sides[0] == first
+    printed = sorted(i for side in sides for i in side if i is not None)
+    assert printed == list(range(pages))
+    # folded, each sheet's pages face each other: p and (total - 1 - p) share a side
+    total = len(sides) * 2
+    for left, right in sides:
+        if left is not None and right is not None:
+            assert left + right == total - 1
+
+
+def test_booklet_sheets_landscape_even_sides_cover_on_the_first_front(shipped):
+    out, result = shipped
+    dossier = PdfReader(out / "dossier.pdf")
+    booklet = PdfReader(out / "dossier-booklet.pdf")
+    assert len(booklet.pages) % 2 == 0
+    assert len(booklet.pages) * 2 == -(-len(dossier.pages) // 4) * 4
+    for page in booklet.pages:
+        assert page.mediabox.width > page.mediabox.height
+    # A5 pages on A4: each page is drawn at half the sheet's width
+    first = booklet.pages[0]
+    assert abs(float(first.mediabox.width) - 841.89) < 1 and abs(float(first.mediabox.height) - 595.28) < 1
+    drawn = re.findall(rb"q ([-\d. ]+) cm /P(\d) Do Q", first.get_contents().get_data())
+    assert len(drawn) == 1  # the first sheet's front: a blank (the back cover side) and the cover
+    assert float(drawn[0][0].split()[4]) >= float(first.mediabox.width) / 2 - 1  # on the right half
+    assert "Peace with Moscow" in first.extract_text()
+
+
+def test_print_variant_has_bleed_and_trim_boxes(shipped):
+    out, _ = shipped
+    dossier = PdfReader(out / "dossier.pdf")
+    press = PdfReader(out / "dossier-print.pdf")
+    assert len(press.pages) == len(dossier.pages)
+    page, original = press.pages[4], dossier.pages[4]
+    trim, bleed = page.trimbox, page.bleedbox
+    assert abs(float(trim.width) - float(original.mediabox.width)) < 0.01
+    assert abs(float(bleed.width) - float(trim.width) - 2 * 3 * 72 / 25.4) < 0.01
+    assert float(page.mediabox.width) > float(bleed.width)  # room for the crop marks
+    assert b" l S" in page.get_contents().get_data()  # the marks are drawn

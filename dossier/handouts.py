@@ -1,0 +1,55 @@
+"""Handouts: short pieces for the copier, each from its own Markdown in ``content/handouts/``.
+
+A handout is read and rendered like a chapter (front matter, citations, notes at the foot,
+data references, a key-facts box when it names a treaty), with a citation style of its
+own, so that its first note of a work is a full one. It is laid out by its own template
+(``template:`` in the front matter; ``handout`` by default, ``handout-sheet`` for a single
+landscape page) and closes with the list of the works it cites. A handout whose source has
+errors is reported and skipped; the others are still built.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import chicago
+from .chapters import read_chapters
+from .errors import Problem, errors_in
+from .model import RenderedChapter
+
+FOLDER = "handouts"
+MAX_PAGES = {"handout": 2, "handout-sheet": 1}
+
+
+@dataclass(frozen=True)
+class Handout:
+    name: str  # file stem: output/handouts/<name>.pdf
+    template: str
+    part: RenderedChapter
+    sources: tuple[tuple[str, str], ...]  # (key, entry HTML)
+
+    @property
+    def max_pages(self) -> int:
+        return MAX_PAGES.get(self.template, 2)
+
+
+def gather_handouts(book, render_chapters, glyph_problems) -> tuple[list[Handout], list[Problem], list[Problem]]:
+    """Render every handout; returns (handouts, their errors, their warnings)."""
+    settings = book.settings
+    folder = settings.path("content_dir") / FOLDER
+    if not folder.is_dir():
+        return [], [], []
+    sources, problems = read_chapters(folder, settings.root, settings.language)
+    failed = {p.location.path for p in errors_in(problems)}
+    handouts, errors, warnings = [], list(errors_in(problems)), [p for p in problems if p not in errors_in(problems)]
+    for source in sources:
+        style = chicago.NoteStyle(book.references, chicago.StyleOptions(ibid=settings.ibid))
+        rendered, found = render_chapters([source], style, book.references, book.treaties, settings)
+        found += glyph_problems([source])
+        if errors_in(found) or not rendered or source.location.path in failed:
+            errors += errors_in(found)
+            continue
+        warnings += found
+        cited = [book.references[key] for key in style.cited_keys]
+        entries = tuple((ref.key, text) for ref, text in chicago.bibliography(cited))
+        handouts.append(Handout(source.path.stem, source.template or "handout", rendered[0], entries))
+    return handouts, errors, warnings
