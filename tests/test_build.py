@@ -275,3 +275,21 @@ def test_a_changed_stylesheet_retypesets_every_part(project):
     result = run_build(project, "-v")
     assert result.returncode == 0, result.stderr
     assert "parts typeset: 4 of 4" in result.stdout
+
+
+def test_a_failing_handout_spares_the_other_outputs(project):
+    handouts = project / "content" / "handouts"
+    handouts.mkdir()
+    (handouts / "good.md").write_text("---\ntitle: Good\n---\nA good handout [@senn1962, 501].\n", encoding="utf-8")
+    (handouts / "bad.md").write_text("---\ntitle: Bad\n---\nA bad handout.\n", encoding="utf-8")
+    assert run_build(project).returncode == 0
+    bad_pdf = project / "output" / "handouts" / "bad.pdf"
+    before = bad_pdf.read_bytes()
+    (handouts / "bad.md").write_text("---\ntitle: Bad\n---\nA bad handout [@nobody].\n", encoding="utf-8")
+    (handouts / "good.md").write_text("---\ntitle: Good\n---\nA better handout [@senn1962, 501].\n", encoding="utf-8")
+    result = run_build(project)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "content/handouts/bad.md:4: unknown citation key 'nobody'" in result.stderr
+    assert "wrote" in result.stdout and "handouts/good.pdf" in result.stdout and "dossier-booklet.pdf" in result.stdout
+    assert bad_pdf.read_bytes() == before  # the last good one stays
+    assert "A better handout" in "".join(pages_text(project / "output" / "handouts" / "good.pdf"))
