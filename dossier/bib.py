@@ -6,7 +6,13 @@ resolves ``@string`` macros, ``#`` concatenation and enclosing itself, so that
 decoded from LaTeX to Unicode with pylatexenc, the BibTeX way: a brace group that
 starts with a command (``{\\v{Z}}``) is a special character and loses its braces,
 any other brace group (``{K}onflikt``) protects case and keeps them, so that the
-citation style can honour it. Name lists are split into :class:`Person` records.
+citation style can honour it. Where pylatexenc and Pandoc's LaTeX reader differ,
+Pandoc's reading is followed (an accent on ``\\i`` gives a dotless i and a combining
+accent; ``\\S``, ``\\pounds``, ``\\glqq`` are printed). Name lists are split into
+:class:`Person` records. An entry with ``crossref`` (or ``xdata``) takes the fields it
+lacks from its parent, renamed as biblatex does (a collection's ``title`` becomes a
+chapter's ``booktitle``). A month macro (``month = jun``) stays as written in
+``raw`` (``fields`` has ``June``), since Pandoc reads the two forms differently.
 
 Nothing is raised for bad input: every problem (a block that does not parse, a
 duplicate key in one file or across files, an undefined ``@string``) is collected
@@ -63,7 +69,7 @@ def load_bibliography(
                 problems.append(error(
                     shown, ref.location.line,
                     f"duplicate citation key '{ref.key}' (first defined at {first.location})"))
-    return refs, problems
+    return _resolve_crossrefs(refs, problems), problems
 
 
 def decode_latex(value: str) -> str:
@@ -154,6 +160,9 @@ def _reference(entry: bp.Entry, strings: dict[str, str], shown: str,
         field_lines[key] = field_line
     fields = {k: (v.strip() if k in VERBATIM_FIELDS else _squash(decode_latex(v)))
               for k, v in raw.items()}
+    month = str(next((f.value for f in entry.fields if f.key.lower() == "month"), "")).strip()
+    if month.lower() in _MONTH_MACROS and strings.get(month.lower()) == _MONTH_MACROS[month.lower()]:
+        raw["month"] = month  # a month macro as written ("jun"), as Pandoc reads it; fields has "June"
     names = {k: parse_names(raw[k]) for k in NAME_FIELDS if k in raw}
     return Reference(
         key=entry.key,
@@ -164,6 +173,80 @@ def _reference(entry: bp.Entry, strings: dict[str, str], shown: str,
         location=Location(shown, line),
         field_lines=field_lines,
     )
+
+
+# -- crossref and xdata: fields inherited from a parent entry ---------------
+
+
+def _resolve_crossrefs(refs: dict[str, Reference], problems: list[Problem]) -> dict[str, Reference]:
+    """Entries with ``crossref`` (or ``xdata``) take the parent's fields they lack,
+    renamed as biblatex (and Pandoc) do: a collection's ``title`` is a chapter's
+    ``booktitle``, an mvbook's ``title`` a volume's ``maintitle``."""
+    resolved: dict[str, Reference] = {}
+
+    def resolve(key: str, seen: tuple[str, ...]) -> Reference:
+        if key in resolved:
+            return resolved[key]
+        ref = refs[key]
+        parents = [p for p in re.split(r"[\s,]+", " ".join(
+            ref.raw.get(f, "") for f in ("crossref", "xdata"))) if p]
+        raw, lines = dict(ref.raw), dict(ref.field_lines)
+        for parent_key in parents:
+            if parent_key not in refs or parent_key in seen:
+                problems.append(warning(ref.location.path, ref.field_lines.get("crossref", ref.location.line),
+                                        f"entry '{key}' refers to '{parent_key}', which is not in the bibliography"
+                                        if parent_key not in refs else f"entry '{key}': crossref loop through '{parent_key}'"))
+                continue
+            parent = resolve(parent_key, seen + (key,))
+            for name, value in parent.raw.items():
+                for target in _inherited_as(parent.type, ref.type, name):
+                    if target not in raw:
+                        raw[target] = value
+                        lines[target] = ref.location.line
+        if len(raw) == len(ref.raw):
+            resolved[key] = ref
+        else:
+            fields = {k: (v.strip() if k in VERBATIM_FIELDS else _squash(decode_latex(v))) for k, v in raw.items()}
+            names = {k: parse_names(raw[k]) for k in NAME_FIELDS if k in raw}
+            resolved[key] = Reference(key=ref.key, type=ref.type, fields=fields, raw=raw, names=names,
+                                      location=ref.location, field_lines=lines)
+        return resolved[key]
+
+    return {key: resolve(key, ()) for key in refs}
+
+
+_NOT_INHERITED = {"ids", "crossref", "xref", "xdata", "entryset", "entrysubtype", "execute", "label",
+                  "options", "presort", "related", "relatedoptions", "relatedstring", "relatedtype",
+                  "shorthand", "shorthandintro", "sortkey"}
+_TITLES_DROPPED = {"shorttitle", "sorttitle", "indextitle", "indexsorttitle"}
+
+
+def _inherited_as(source: str, target: str, name: str) -> list[str]:
+    """The field names a parent's field takes in its child (biblatex manual, appendix B,
+    as Pandoc's citeproc applies it)."""
+    if name in _NOT_INHERITED:
+        return []
+    if name == "author" and (source in ("mvbook", "book") and target in ("inbook", "bookinbook", "suppbook")
+                             or source == "mvbook" and target == "book"):
+        return ["bookauthor", "author"]
+    main = {"title": "maintitle", "subtitle": "mainsubtitle", "titleaddon": "maintitleaddon"}
+    book = {"title": "booktitle", "subtitle": "booksubtitle", "titleaddon": "booktitleaddon"}
+    if (source == "mvbook" and target in ("book", "inbook", "bookinbook", "suppbook")
+            or source in ("mvcollection", "mvreference")
+            and target in ("collection", "reference", "incollection", "inreference", "suppcollection")
+            or source == "mvproceedings" and target in ("proceedings", "inproceedings")):
+        renamed = main
+    elif (source == "book" and target in ("inbook", "bookinbook", "suppbook")
+          or source in ("collection", "reference") and target in ("incollection", "inreference", "suppcollection")
+          or source == "proceedings" and target == "inproceedings"):
+        renamed = book
+    elif source == "periodical" and target in ("article", "suppperiodical"):
+        renamed = {"title": "journaltitle", "subtitle": "journalsubtitle"}
+    else:
+        return [name]
+    if name in _TITLES_DROPPED:
+        return []
+    return [renamed.get(name, name)]
 
 
 # -- values: @string macros and '#' concatenation ---------------------------
@@ -241,9 +324,45 @@ def _nodes_to_text(nodes) -> str:
                 out.append("{" + inner + "}")
         elif node.isNodeType(LatexSpecialsNode) and node.specials_chars == "&":
             out.append("&")  # a bare & in a .bib value means itself, as Pandoc reads it
+        elif node.isNodeType(LatexMacroNode) and node.macroname in _SYMBOLS:
+            out.append(_SYMBOLS[node.macroname])
+        elif node.isNodeType(LatexMacroNode) and node.macroname == "url" and _arguments(node):
+            out.append(_arguments(node)[-1].latex_verbatim().strip("{}"))
+        elif node.isNodeType(LatexMacroNode) and node.macroname in _ACCENTS and _dotless(node):
+            # Pandoc's reading of \'{\i}: the dotless letter and a combining accent.
+            out.append(_dotless(node) + _ACCENTS[node.macroname])
         else:
             out.append(_TO_TEXT.nodelist_to_text([node]))
     return "".join(out)
+
+
+_SYMBOLS = {  # text symbols pylatexenc leaves out, as Pandoc prints them
+    "S": "§", "P": "¶", "pounds": "£", "copyright": "©", "textsection": "§", "textparagraph": "¶",
+    "glqq": "„", "grqq": "“", "glq": "‚", "grq": "‘",
+}
+_ACCENTS = {  # accent commands and their combining characters
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
+    "r": "\u030a", "d": "\u0323", "b": "\u0331",
+}
+
+
+def _arguments(node: LatexMacroNode) -> list:
+    return [n for n in (node.nodeargd.argnlist if node.nodeargd else []) or [] if n is not None]
+
+
+def _dotless(node: LatexMacroNode) -> str:
+    """The dotless "ı" or "ȷ" when an accent's argument is ``\\i`` or ``\\j``, else ""."""
+    args = _arguments(node)
+    if not args:
+        return ""
+    arg = args[-1]
+    if arg.isNodeType(LatexGroupNode):
+        inner = [n for n in arg.nodelist or [] if n is not None]
+        arg = inner[0] if len(inner) == 1 else None
+    if arg is not None and arg.isNodeType(LatexMacroNode) and arg.macroname in ("i", "j"):
+        return {"i": "ı", "j": "ȷ"}[arg.macroname]
+    return ""
 
 
 def _is_special_character(group: LatexGroupNode) -> bool:
@@ -273,7 +392,8 @@ def _parse_person(name: str) -> Person:
     name = name.strip()
     if _is_one_group(name):
         return Person(literal=_plain(name[1:-1]))
-    parts = parse_single_name_into_parts(name, strict=False)
+    # A tie "~" separates words in a name, but the accent "\~" does not.
+    parts = parse_single_name_into_parts(name.replace("\\~", _TILDE_ACCENT), strict=False)
     return Person(
         family=_plain(" ".join(parts.last)),
         given=_plain(" ".join(parts.first)),
@@ -287,6 +407,10 @@ def _is_one_group(name: str) -> bool:
     return name.startswith("{") and _closing(name, 0) == len(name) - 1 and not name.startswith("{\\")
 
 
+_TILDE_ACCENT = "\\\x00"
+
+
 def _plain(text: str) -> str:
     """Decoded, braces dropped: case protection means nothing in a name."""
+    text = text.replace(_TILDE_ACCENT, "\\~")
     return _squash(decode_latex(text).replace("{", "").replace("}", ""))

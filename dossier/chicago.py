@@ -15,7 +15,11 @@ the ``.bib`` extension, and the mapping a biblatex user expects: ``journaltitle`
 * names: full names in notes, ``et al.`` after the first of three or more (the
   18th edition's rule, which the CSL follows), the first name inverted in the
   bibliography, ``et al.`` after three of seven or more;
-* page ranges follow CSL's ``chicago-16`` format, volume and page as ``2:355–59``.
+* page ranges follow CSL's ``chicago-16`` format (the 16th to 18th editions' rule,
+  with no four-digit exception: ``1496–504``), volume and page as ``2:355–59``;
+* one volume of a multivolume work (``maintitle``) is cited under the whole work's
+  title with its own as the volume title; a reprint (``origdate``) gives the first
+  year before the facts of publication (``1944; 3rd ed., Publisher, 1952``).
 
 Two slips of Pandoc are done right instead (the tests mark them):
 
@@ -26,6 +30,10 @@ Two slips of Pandoc are done right instead (the tests mark them):
   returned bare, to stand in the author's sentence. It has no closing period
   either: the author's text around it supplies the punctuation (``On this, see
   [@key, 9].`` → ``On this, see Senn, <i>Title</i>, 9.``).
+
+One more departure, where Pandoc's text is wrong by Chicago: a ``type`` that is no
+biblatex key (``Master's thesis``) Pandoc prints raw, straight apostrophe and LaTeX
+included; here it is decoded, with a typographic apostrophe (``Master’s thesis``).
 
 Output is an HTML fragment: text escaped, titles in ``<i>``, DOIs and URLs as links.
 """
@@ -64,30 +72,35 @@ class NoteStyle:
 
     def cite(self, citation: Citation) -> str:
         """The note text (or, in an author's note, the inline text) for one citation."""
-        texts = []
+        texts, name_first = [], False
         for index, item in enumerate(citation.items):
             before = citation.items[index - 1] if index else self._previous
-            texts.append(self._cite_item(item, before))
+            text, named = self._cite_item(item, before)
+            texts.append(text)
+            name_first = name_first or (index == 0 and named)
         self._previous = citation.items[0] if len(citation.items) == 1 else None
         text = "; ".join(texts)
         if citation.in_note:
             return _tidy(text)
-        return _capitalize_first(_tidy(text + "."))
+        # A note's first word is capitalised ("See", "Ibid."), never a name ("d’Alembert").
+        return _tidy(text + ".") if name_first else _capitalize_first(_tidy(text + "."))
 
-    def _cite_item(self, item: CiteItem, before: CiteItem | None) -> str:
+    def _cite_item(self, item: CiteItem, before: CiteItem | None) -> tuple[str, bool]:
+        """The item's text, and whether it starts with a person's name."""
         work = self._works[item.key]
         if item.key not in self._cited:
             self._cited.append(item.key)
-            body = work.note(item)
+            body, named = work.note(item), work.names_first(item, short=False)
         elif self._options.ibid and before is not None and before.key == item.key and (
                 item.locator or not before.locator):
-            body = _ibid(work, item, before)
+            body, named = _ibid(work, item, before), False
         else:
-            body = work.short_note(item)
+            body, named = work.short_note(item), work.names_first(item, short=True)
+        named = named and not item.prefix
         suffix = _esc(item.suffix)
         if suffix[:1] in tuple(",.;:"):
-            return _join(" ", [_esc(item.prefix), body + suffix])
-        return _join(" ", [_esc(item.prefix), body, suffix])
+            return _join(" ", [_esc(item.prefix), body + suffix]), named
+        return _join(" ", [_esc(item.prefix), body, suffix]), named
 
 
 def bibliography(refs: Iterable[Reference]) -> list[tuple[Reference, str]]:
@@ -101,10 +114,12 @@ def bibliography(refs: Iterable[Reference]) -> list[tuple[Reference, str]]:
 
 
 def sort_key(ref: Reference) -> tuple:
-    """Author (or what stands for the author), then title; accents sort with their base letter."""
+    """Author (or what stands for the author), title (a volume's number after it, as
+    the CSL's title key has it), year; accents sort with their base letter; works
+    alike in all these keep their order in the .bib files, as in Pandoc."""
     work = _Work(ref)
-    return (_collate(work.sort_head()), _collate(work.title_text()), _collate(work.year_text()),
-            work.sort_head(), ref.key)
+    return (_collate(work.sort_head()), _collate(work.title_text()), _collate(work.volume),
+            work.year_text(), ref.location.path, ref.location.line, ref.key)
 
 
 def missing_fields(ref: Reference) -> list[str]:
@@ -157,6 +172,16 @@ _PERIODICALS = {"article", "periodical", "suppperiodical"}
 _BOOKLIKE_NUMBER = {"book", "collection", "proceedings", "reference", "mvbook", "mvcollection",
                     "mvproceedings", "mvreference", "bookinbook", "inbook", "incollection",
                     "inproceedings", "inreference", "suppbook", "suppcollection"}
+
+
+_EPRINT_URLS = {"arxiv": "https://arxiv.org/abs/", "jstor": "https://www.jstor.org/stable/",
+                "pubmed": "https://www.ncbi.nlm.nih.gov/pubmed/", "googlebooks": "https://books.google.com?id="}
+
+
+def _eprint_url(kind: str, eprint: str) -> str:
+    """Pandoc's URL for an ``eprint`` of a known ``eprinttype`` (``archiveprefix``)."""
+    base = _EPRINT_URLS.get(kind.strip().lower())
+    return base + eprint.strip() if base and eprint.strip() else ""
 
 
 def _csl_type(ref: Reference) -> str:
@@ -214,25 +239,30 @@ class _Work:
         f = ref.fields
         langid = f.get("langid", f.get("hyphenation", "")).strip().lower()
         self.sentence_case, self.english = _language_rules(langid)
-        self.authors = ref.names.get("author", ())
-        self.editors = ref.names.get("editor", ())
-        self.translators = ref.names.get("translator", ())
-        self.container_authors = ref.names.get("bookauthor", ())
+        self.authors = _smart_names(ref.names.get("author", ()))
+        self.editors = _smart_names(ref.names.get("editor", ()))
+        self.translators = _smart_names(ref.names.get("translator", ()))
+        self.container_authors = _smart_names(ref.names.get("bookauthor", ()))
         self.title = self._title()
         self.short_title = self._short_title()
+        self.volume_title = self._volume_title()
         self.container = self._container()
         self.series = self._field_title("series")
-        self.issued = _date(f.get("date"), f.get("year"), f.get("month"), f.get("day"))
+        date = (ref.raw.get("date") or "").strip() or f.get("date")  # as written: "1920~" is approximate
+        self.issued = _date(date, f.get("year"), ref.raw.get("month", f.get("month")), f.get("day"))
         self.accessed = _date(f.get("urldate"))
+        self.original = _date(f.get("origdate"), f.get("origyear"))
+        self.original_publisher = _smart(_unbrace(f.get("origpublisher", "")))
         self.publisher = self._publisher()
         self.place = _literal_list(f.get("address") or f.get("location") or "")
-        self.volume = f.get("volume", "")
-        self.volumes = f.get("volumes", "")
-        self.edition = f.get("edition", "")
-        self.pages = f.get("pages", "")
+        self.volume = _unbrace(f.get("volume", ""))
+        self.volumes = _unbrace(f.get("volumes", ""))
+        self.edition = _unbrace(f.get("edition", ""))
+        self.pages = _unbrace(f.get("pages", ""))
+        self.chapter = _unbrace(f.get("chapter", ""))
         self.genre = self._genre()
         self.number, self.collection_number, self.issue = self._numbers()
-        self.url = f.get("url", "")
+        self.url = f.get("url", "") or _eprint_url(f.get("eprinttype", ""), f.get("eprint", ""))
         self.doi = f.get("doi", "")
 
     # -- fields -------------------------------------------------------------------
@@ -243,29 +273,55 @@ class _Work:
             return None
         return _Title.parse(_smart(value), self.english, sentence=self.sentence_case)
 
-    def _title(self) -> _Title | None:
-        title = self._field_title("title")
-        for name, sep in (("subtitle", ":"), ("titleaddon", ".")):
-            extra = self._field_title(name)
+    def _first_title(self, *names: str) -> _Title | None:
+        return next((t for t in map(self._field_title, names) if t), None)
+
+    def _composed(self, main: _Title | None, sub: _Title | None, addon: _Title | None) -> _Title | None:
+        """Pandoc's concatWith: "Title: Subtitle. Addon"."""
+        for extra, sep in ((sub, ":"), (addon, ".")):
             if extra:
-                title = title.concat(extra, sep) if title else extra
-        return title
+                main = main.concat(extra, sep) if main else extra
+        return main
+
+    def _has_maintitle(self) -> bool:
+        return bool(self.ref.fields.get("maintitle"))
+
+    def _title(self) -> _Title | None:
+        """The work's title; for one volume of a multivolume work (``maintitle``) the
+        whole work's, its own title becoming the volume title (as Pandoc maps them)."""
+        if self._has_maintitle() and self.ref.type not in _CHAPTERLIKE:
+            return self._composed(self._first_title("maintitle"), self._first_title("mainsubtitle", "subtitle"),
+                                  self._first_title("maintitleaddon", "titleaddon"))
+        return self._composed(self._field_title("title"), self._field_title("subtitle"),
+                              self._field_title("titleaddon"))
+
+    def _volume_title(self) -> _Title | None:
+        if not self._has_maintitle():
+            return None
+        if self.ref.type in _CHAPTERLIKE:
+            return self._composed(self._field_title("booktitle"), self._field_title("booksubtitle"),
+                                  self._field_title("booktitleaddon"))
+        return self._composed(self._field_title("title"), self._field_title("subtitle"),
+                              self._field_title("titleaddon"))
 
     def _short_title(self) -> _Title | None:
-        short = self._field_title("shorttitle")
+        """``shorttitle``, else the title up to its colon (or the title without its
+        subtitle); with a ``maintitle`` only a colon in the volume's own title counts."""
+        maintitle = self._has_maintitle() and self.ref.type not in _CHAPTERLIKE
+        short = None if maintitle else self._field_title("shorttitle")
         if short:
             return short
         title = self._field_title("title")
-        if title and (self.ref.fields.get("subtitle") or self.ref.fields.get("titleaddon")):
-            return title
+        if not maintitle and title and (self.ref.fields.get("subtitle") or self.ref.fields.get("titleaddon")):
+            return title.up_to_colon() or title
         return title.up_to_colon() if title else None
 
     def _container(self) -> _Title | None:
         f = self.ref.fields
         if self.ref.type in _CHAPTERLIKE:
-            main = self._field_title("maintitle") or self._field_title("booktitle")
-            sub = self._field_title("booksubtitle")
-            return main.concat(sub, ":") if main and sub else main
+            return self._composed(self._first_title("maintitle", "booktitle"),
+                                  self._first_title("mainsubtitle", "booksubtitle"),
+                                  self._first_title("maintitleaddon", "booktitleaddon"))
         journal = f.get("journaltitle") or f.get("journal")
         if not journal:
             return None
@@ -275,25 +331,25 @@ class _Work:
 
     def _publisher(self) -> str:
         f = self.ref.fields
-        parts = [_literal_list(f[k]) if k != "howpublished" else f[k]
+        parts = [_literal_list(f[k]) if k != "howpublished" else _unbrace(f[k])
                  for k in ("school", "institution", "organization", "howpublished", "publisher")
                  if f.get(k)]
         return _smart("; ".join(parts))
 
     def _genre(self) -> str:
-        kind = self.ref.fields.get("type", "").strip()
+        kind = _unbrace(self.ref.fields.get("type", "")).strip()
         if kind:
             return _GENRES.get(kind.lower(), _smart(kind))
         return {"phdthesis": "PhD thesis", "mastersthesis": "Master’s thesis"}.get(self.ref.type, "")
 
     def _numbers(self) -> tuple[str, str, str]:
-        number = self.ref.fields.get("number", "")
+        number = _unbrace(self.ref.fields.get("number", ""))
         if not number:
             return "", "", ""
         if self.ref.type in _BOOKLIKE_NUMBER:
             return "", number, ""
         if self.ref.type in _PERIODICALS:
-            issue = self.ref.fields.get("issue")
+            issue = _unbrace(self.ref.fields.get("issue", ""))
             return "", "", f"{number}, {issue}" if issue else number
         return number, "", ""
 
@@ -317,6 +373,14 @@ class _Work:
         if self.kind in _DATED_SERIAL | {"entry-encyclopedia"} and self.container:
             return self.container.plain()
         return self.title_text()
+
+    def names_first(self, item: CiteItem, short: bool) -> bool:
+        """Whether the note (or short note) for ``item`` opens with names of persons."""
+        if item.suppress_author or self.kind == "treaty":
+            return False
+        if self.kind == "entry-encyclopedia" or (self.kind in _SERIAL and not short):
+            return bool(self.authors)
+        return bool(self.authors or self.editors or self.translators)
 
     def _has_contributors(self) -> bool:
         return bool(self.editors or self.translators or self.container_authors)
@@ -368,7 +432,13 @@ class _Work:
     def _volume_in_locator(self, item: CiteItem | None) -> bool:
         """Volume and page printed together (2:355), not as "vol. 2" after the title."""
         return (item is not None and bool(item.locator) and item.label == "page"
-                and _is_numeric(self.volume) and not self._has_contributors())
+                and _is_numeric(self.volume) and not self._has_contributors() and not self.volume_title)
+
+    def _chapter_in(self, bib: bool) -> str:
+        """ "in " before the container, or "chap. 4 in " with a chapter number."""
+        if self.chapter:
+            return f"{'Chap.' if bib else 'chap.'} {_esc(self.chapter)} in "
+        return "In " if bib else "in "
 
     def _volume_label(self) -> str:
         """CSL label-volume: "vol. 2", but a volume that is not a number stands alone ("II")."""
@@ -387,12 +457,28 @@ class _Work:
         """
         bib = item is None
         volume = "" if self._volume_in_locator(item) else self._volume_label()
+        if self.volume_title:
+            volume = _join(", ", [volume, _italic(self.volume_title.html("title-italic"))])
         page_cited = item is not None and bool(item.locator) and item.label == "page"
-        volumes = "" if self.volume or page_cited else self._volumes_label()
-        by = f"by {_names_note(self.container_authors)}" if self.container_authors else ""
+        volumes = "" if self.volume or self.volume_title or page_cited else self._volumes_label()
+        names = _names_display_bib if bib else _names_note
+        by = f"by {names(self.container_authors)}" if self.container_authors else ""
         return _join(", ", [volume, by, *self._contributors(bib), volumes])
 
+    def _identifiers_bib(self) -> str:
+        """The bibliography's form: with a volume one group ("Vol. 2, edited by A"),
+        else a sentence each ("Edited by A. Translated by B. 3 vols.")."""
+        if self.volume or self.volume_title:
+            return _capitalize_first(self._identifiers(None))
+        by = f"by {_names_display_bib(self.container_authors)}" if self.container_authors else ""
+        parts = [by, *self._contributors(True), self._volumes_label()]
+        return ". ".join(_capitalize_first(p) for p in parts if p)
+
     def _edition(self) -> str:
+        """The edition after the title (with a reprint's dates it goes with them)."""
+        return "" if self._reprint() and self.issued else self._edition_text()
+
+    def _edition_text(self) -> str:
         if not self.edition:
             return ""
         if self.edition.isdigit():
@@ -405,19 +491,25 @@ class _Work:
         return _join(" ", [self.series.html("title"), _esc(self.collection_number)])
 
     def _report_id(self, bib: bool) -> str:
+        """CSL identifier-number: genre and number; "no." only before a numeric number.
+
+        With a number the bibliography title-cases the genre and capitalises the
+        number ("Working Paper No. 7", "Mr-3"); a genre alone is capitalised there.
+        """
         if self.kind != "report":
             return ""
-        if self.genre:
-            genre = self.genre
-            if bib:
-                genre = _Title.parse(genre, self.english, False).html("title")
-            number = _esc(self.number)
-            if _is_numeric(self.number):
-                number = f"{'No.' if bib else 'no.'} {number}"
-            return _join(" ", [genre if bib else _esc(genre), number])
-        if self.number:
-            return f"{'No.' if bib else 'no.'} {_esc(self.number)}"
-        return ""
+        if not self.number:
+            genre = _esc(self.genre)
+            return _capitalize_first(genre) if bib else genre
+        number = _esc(self.number)
+        if _is_numeric(self.number):
+            number = f"{'No.' if bib else 'no.'} {number}"
+        elif bib:
+            number = _capitalize_first(number)
+        genre = self.genre
+        if genre:
+            genre = _Title.parse(genre, self.english, False).html("title") if bib else _esc(genre)
+        return _join(" ", [genre, number])
 
     def _contributors(self, bib: bool) -> list[str]:
         """"ed. A, trans. B" after the title (only when an author leads the entry)."""
@@ -425,12 +517,12 @@ class _Work:
             return []  # editors or translators lead the entry; Pandoc prints no others
         editors, translators = self.editors, self.translators
         if editors and editors == translators:
-            return [_role("edited and translated by" if bib else "ed. and trans.", editors)]
+            return [_role("edited and translated by" if bib else "ed. and trans.", editors, bib)]
         parts = []
         if editors:
-            parts.append(_role("edited by" if bib else "ed.", editors))
+            parts.append(_role("edited by" if bib else "ed.", editors, bib))
         if translators:
-            parts.append(_role("translated by" if bib else "trans.", translators))
+            parts.append(_role("translated by" if bib else "trans.", translators, bib))
         return parts
 
     def _lead_names(self, bib: bool) -> str:
@@ -446,10 +538,24 @@ class _Work:
             return form(self.translators) + ", trans."
         return ""
 
-    def _publication(self) -> str:
-        """Publisher (or place) and date: the facts of publication."""
+    def _publication(self, bib: bool = False) -> str:
+        """Publisher (or place) and date: the facts of publication, after the first
+        publication's year for a reprint (``origdate``): "1950; Knopf, 2000"."""
         who = _esc(self.publisher) if self.publisher else _esc(self.place)
-        return _join(", ", [who, self._date_html()])
+        facts = _join(", ", [who, self._date_html()])
+        if not self._reprint():
+            return facts
+        year = _esc(self.original.text("year"))
+        edition = self._edition_text() if self.issued else ""
+        if self.original_publisher:
+            first = f"{_esc(self.original_publisher)}, {year}"
+            return f"{first}. Reprint, {facts}" if bib else f"{first}; repr., {_join(', ', [edition, facts])}"
+        if bib and edition:
+            return f"{year}. {_capitalize_first(edition)}. {facts}"
+        return f"{year}; {_join(', ', [edition, facts])}"
+
+    def _reprint(self) -> bool:
+        return self.original is not None and self.kind in ("book", "chapter")
 
     # -- notes -------------------------------------------------------------------------
 
@@ -464,7 +570,7 @@ class _Work:
         head = [] if item.suppress_author else [self._lead_names(bib=False)]
         if kind in {"chapter", "paper-conference", "entry-encyclopedia"}:
             head += [self._title_html(quoted=True), _join(", ", [
-                "in " + self._container_html() if self.container else "",
+                self._chapter_in(bib=False) + self._container_html() if self.container else "",
                 self._edition(), self._identifiers(item)])]
         else:
             head += [self._title_html(quoted=self._quoted_title()), self._report_id(False),
@@ -476,6 +582,8 @@ class _Work:
         kind = self.kind
         if kind == "thesis":
             return _join(" ", [head, f"({_join(', ', [_esc(self.genre), self._publication()])})"])
+        if kind == "entry-encyclopedia" and (self.url or self.doi) and not (self.publisher or self.place):
+            return _join(", ", [head, self._date_html()])  # online, no publisher: the date alone
         if kind in {"book", "pamphlet", "report", "chapter", "paper-conference", "entry-encyclopedia"}:
             facts = self._publication()
             return _join(" ", [head, f"({facts})" if facts else ""])
@@ -517,7 +625,8 @@ class _Work:
         """An unsigned reference entry: the work first, then "under" its headword."""
         title = self._title_html(quoted=True, case=False)
         if self.url or self.doi:
-            return _join(", ", [title, self._container_html(), self._accessed(False), self._link()])
+            return _join(", ", [title, self._container_html(), self._date_html(),
+                                _label_locator(item) if item.locator else "", self._accessed(False), self._link()])
         facts = self._publication()
         head = _join(", ", [self._container_html(), self._edition(), self._identifiers(item)])
         return _join(", ", [_join(" ", [head, f"({facts})" if facts else ""]), f"under {title}",
@@ -532,8 +641,10 @@ class _Work:
             at = "at " if item.label == "page" and self.pages else ""
             locator = at + _label_locator(item, legal=True)
         parties = "-".join(_esc(p.literal or p.family) for p in self.authors)
-        return _join(", ", [title, parties, self._date_html() if self.issued else "", source, locator,
-                            self._accessed(False), self._link()])
+        core = _join(", ", [title, parties, self._date_html() if self.issued else "", source, locator])
+        if item is None:  # the bibliography: access date and link as sentences of their own
+            return _join(". ", [core, self._accessed(True), self._link()])
+        return _join(", ", [core, self._accessed(False), self._link()])
 
     def short_note(self, item: CiteItem) -> str:
         if self.kind == "treaty":
@@ -597,9 +708,9 @@ class _Work:
             return [self._serial_source(locator="")]
         if kind in {"chapter", "paper-conference", "entry-encyclopedia"}:
             container = _join(", ", [
-                "In " + self._container_html() if self.container else "",
+                self._chapter_in(bib=True) + self._container_html() if self.container else "",
                 self._edition(), self._identifiers(None)])
-            return [container, self._publication()]
+            return [container, self._publication(bib=True)]
         if kind == "thesis":
             return [_join(", ", [_esc(self.genre), self._publication()])]
         if kind == "webpage":
@@ -607,8 +718,8 @@ class _Work:
             return [_capitalize_first(_join(", ", [publisher, self._date_html()]))]
         if kind == "manuscript":
             return [self._publication()]
-        return [self._report_id(True), self._edition(), _capitalize_first(self._identifiers(None)),
-                self._series(), self._publication()]
+        return [self._report_id(True), _capitalize_first(self._edition()), self._identifiers_bib(),
+                self._series(), self._publication(bib=True)]
 
 
 def _ibid(work: _Work, item: CiteItem, before: CiteItem) -> str:
@@ -841,6 +952,12 @@ def _capitalize_first(text: str) -> str:
 # -- names --------------------------------------------------------------------------------
 
 
+def _smart_names(names: Sequence[Person]) -> tuple[Person, ...]:
+    """Names with typographic apostrophes ("O’Connor"), as Pandoc reads them."""
+    return tuple(Person(*(_smart(part) for part in (p.family, p.given, p.particle, p.suffix, p.literal)))
+                 for p in names)
+
+
 def _given(person: Person) -> str:
     """Given names as citeproc prints them: initials with periods, spaced ("J.G" → "J. G.")."""
     words = re.findall(r"[^\s.]+\.?", person.given)
@@ -861,7 +978,8 @@ def _inverted_name(person: Person) -> str:
 
 
 def _sort_name(person: Person) -> str:
-    return person.literal or f"{person.family} {person.given}"
+    """Family name, given names, then a particle ("Cruz Juan de la"), as citeproc sorts."""
+    return person.literal or " ".join(p for p in (person.family, person.given, person.particle, person.suffix) if p)
 
 
 def _split_others(names: Sequence[Person]) -> tuple[list[Person], bool]:
@@ -897,8 +1015,19 @@ def _names_short(names: Sequence[Person]) -> str:
     return _esc(_and_list(families)) + (" et al." if others else "")
 
 
-def _role(verb: str, names: Sequence[Person]) -> str:
-    return f"{verb} {_names_note(names)}"
+def _role(verb: str, names: Sequence[Person], bib: bool = False) -> str:
+    return f"{verb} {_names_display_bib(names) if bib else _names_note(names)}"
+
+
+def _names_display_bib(names: Sequence[Person]) -> str:
+    """Names in reading order under the bibliography's "et al." rule (three of seven or more)."""
+    real, others = _split_others(names)
+    shown = [_display_name(p) for p in real]
+    if len(real) + others >= 7:
+        shown, others = shown[:3], True
+    if others:
+        return _esc(", ".join(shown)) + (", et al." if len(shown) > 1 else " et al.")
+    return _esc(_and_list(shown))
 
 
 def _and_list(items: Sequence[str]) -> str:
@@ -920,6 +1049,7 @@ _MONTH_ABBREVIATIONS = {m[:3].lower(): i for i, m in enumerate(_MONTHS, 1)}
 class _Date:
     parts: tuple[tuple[int, ...], ...]  # one or two (year[, month[, day]])
     literal: str = ""
+    circa: bool = False  # EDTF "1920~": printed "[1920?]"
 
     def text(self, form: str = "full") -> str:
         """form: "full" (July 14, 1920), "year-month" (July 1920) or "year" (1920)."""
@@ -928,8 +1058,10 @@ class _Date:
         size = {"year": 1, "year-month": 2}.get(form, 3)
         parts = [p[:size] for p in self.parts]
         if len(parts) == 2 and len(parts[0]) == 1 and len(parts[1]) == 1:
-            return f"{parts[0][0]}–{parts[1][0]}"
-        return "–".join(_date_text(p) for p in parts)
+            text = f"{parts[0][0]}–{parts[1][0]}"
+        else:
+            text = "–".join(_date_text(p) for p in parts)
+        return f"[{text}?]" if self.circa else text
 
 
 def _date_text(parts: tuple[int, ...]) -> str:
@@ -946,12 +1078,14 @@ def _date(edtf: str | None, year: str | None = None, month: str | None = None,
           day: str | None = None) -> _Date | None:
     if edtf:
         parts = []
-        for piece in edtf.strip().split("/"):
-            match = re.fullmatch(r"(-?\d+)(?:-(\d+))?(?:-(\d+))?[~?%]?", piece.strip())
+        pieces = edtf.strip().split("/")
+        for piece in pieces:
+            match = re.fullmatch(r"(-?\d+)(?:-(\d+))?(?:-(\d+))?[~?%\xa0]?", piece.strip(" \t"))
             if not match:
                 return _Date((), edtf.strip())
             parts.append(tuple(int(n) for n in match.groups() if n))
-        return _Date(tuple(parts))
+        # "~" (which the LaTeX reading makes a no-break space) marks an approximate date
+        return _Date(tuple(parts), circa=pieces[0].strip(" \t")[-1:] in ("~", "\xa0"))
     if not year:
         return None
     if not re.fullmatch(r"-?\d+", year.strip()):
@@ -966,7 +1100,8 @@ def _date(edtf: str | None, year: str | None = None, month: str | None = None,
 
 
 def _month(value: str | None) -> int | None:
-    """Pandoc's reading of ``month``: a number or a three-letter name ("feb"), nothing else."""
+    """Pandoc's reading of ``month`` as written: a number or a three-letter name
+    (``month = jun`` or ``{jun}``), nothing else (``{June}`` is ignored)."""
     if not value:
         return None
     value = value.strip()
@@ -1032,8 +1167,6 @@ def page_range(first: str, last: str) -> str:
     if start < 100 or start % 100 == 0 or len(first) != len(last) or int(last) <= start:
         return f"{first}–{last}"
     differing = len(last) - len(_common_prefix(first, last))
-    if len(first) >= 4 and differing >= 3:
-        return f"{first}–{last}"
     keep = max(differing, 1 if start % 100 < 10 else 2)
     return f"{first}–{last[-keep:]}"
 
@@ -1075,12 +1208,28 @@ def _smart(text: str) -> str:
 
 
 def _literal_list(value: str) -> str:
-    """biblatex list fields (publisher, location): "A and B" is two items, "A; B"."""
-    return "; ".join(_split_and(value))
+    """biblatex list fields (publisher, location): "A and B" is two items, "A; B".
+
+    Braces keep an "and" inside one item ("{Faber and Faber}") and are then dropped.
+    """
+    return "; ".join(_unbrace(part) for part in _split_and(value))
 
 
 def _split_and(value: str) -> list[str]:
-    return [part.strip() for part in re.split(r"\s+and\s+", value) if part.strip()]
+    parts, depth, start = [], 0, 0
+    for match in re.finditer(r"[{}]|\s+and\s+", value):
+        if match.group() in "{}":
+            depth += 1 if match.group() == "{" else -1
+        elif depth == 0:
+            parts.append(value[start:match.start()])
+            start = match.end()
+    parts.append(value[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _unbrace(value: str) -> str:
+    """A literal field as printed: case-protecting braces mean nothing outside titles."""
+    return value.replace("{", "").replace("}", "")
 
 
 def _join(sep: str, parts: Iterable[str]) -> str:
@@ -1112,12 +1261,29 @@ def _tidy(text: str) -> str:
     return _DOUBLE_PUNCT.sub(lambda m: m.group(1) + m.group(2), text)
 
 
-def _collate(text: str) -> str:
-    """A sort key: accents and case ignored, so Č sorts among the C's and Ł among the L's."""
-    text = text.translate(_BASE_LETTERS)
-    decomposed = unicodedata.normalize("NFKD", text)
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^\w\s]", "", letters).casefold()
+def _collate(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """A sort key as citeproc makes one: the text case-folded and split into words at
+    spaces, apostrophes and commas ("O’Brien" is "o brien", before "Oakes"), the words
+    compared in turn, each by its letters first (other punctuation ignored, accents
+    too, so Č sorts among the C's and Ł among the L's), then by its accents."""
+    words = re.split(r"[\s'’,ʾʿ]+", text.casefold())
+    return [_collate_word(word) for word in words if word]
+
+
+def _collate_word(word: str) -> tuple[str, tuple[str, ...]]:
+    letters: list[str] = []
+    marks: list[str] = []
+    for char in unicodedata.normalize("NFD", word):
+        if unicodedata.combining(char):
+            if marks:
+                marks[-1] += char
+            continue
+        if unicodedata.category(char)[0] == "P" or char.isspace():
+            continue  # ignorable, as punctuation is to the collator
+        base = char.translate(_BASE_LETTERS)
+        letters.append(base)
+        marks.append("" if base == char else char)  # a letter with a stroke ranks as accented
+    return "".join(letters), tuple(marks)
 
 
 _BASE_LETTERS = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d",

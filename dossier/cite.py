@@ -74,19 +74,17 @@ def _split_items(inner: str) -> list[str]:
 
 
 def _split_locator(rest: str) -> tuple[str, str, str]:
-    """``', pp. 45-47 and passim'`` -> ('45-47', 'page', 'and passim')."""
+    """``', pp. 45-47 and passim'`` -> ('45-47', 'page', 'and passim'); ``', 80, emphasis added'``
+    -> ('80', 'page', ', emphasis added')."""
     stripped = rest.strip()
     if not stripped:
         return "", "page", ""
-    if not stripped.startswith(","):
-        return "", "page", stripped
-    match = REST_RE.match(stripped)
+    match = REST_RE.match(stripped) if stripped.startswith(",") else None
     if not match:
-        return "", "page", stripped[1:].strip()
+        return "", "page", stripped  # no locator: all of it is the suffix, its comma included
     label = LABELS[match.group("label")] if match.group("label") else "page"
     locator = (match.group("braced") if match.group("braced") is not None else match.group("loc")).strip()
-    suffix = match.group("suffix").strip()
-    return locator, label, suffix.lstrip(",").strip() if suffix.startswith(",") else suffix
+    return locator, label, match.group("suffix").strip()  # a suffix keeps its opening comma, as in Pandoc
 
 
 def find_citations(text: str) -> list[re.Match]:

@@ -217,7 +217,8 @@ def _author_note(text, location, style, known_keys, converter):
     for match in find_citations(text):
         html_text, found = _cite(match.group(1), location, style, known_keys, in_note=True)
         problems += found
-        pieces.append(_before_citation(text[pos : match.start()]))
+        ends_sentence = re.match(r"\s*(?:\.|$)", text[match.end():]) is not None
+        pieces.append(_before_citation(text[pos : match.start()]) if ends_sentence else text[pos : match.start()])
         if html_text is None:
             pieces.append(match.group(0))
         else:
@@ -239,10 +240,11 @@ LEAD_INS = {"see", "cf.", "compare", "also", "in", "by", "from", "and", "or", "e
 
 
 def _before_citation(text: str) -> str:
-    """The author's text before a citation in a note.
+    """The author's text before a citation that closes a sentence of a note.
 
     After a lead-in word or punctuation the citation continues the sentence; after a
     finished statement it becomes a sentence of its own ("... of Lithuania. Wikipedia, ...").
+    A citation in mid-sentence always stays where the author put it.
     """
     stripped = text.rstrip()
     if not stripped or stripped != text[: len(stripped)] or len(stripped) == len(text):

@@ -28,6 +28,8 @@ def items(inner):
         ("@a, 12, 15-17", [("", "a", "page", "12, 15-17", "", False)]),
         ("@a, xii", [("", "a", "page", "xii", "", False)]),
         ("@a, 33 and passim", [("", "a", "page", "33", "and passim", False)]),
+        ("@a, 80, emphasis added", [("", "a", "page", "80", ", emphasis added", False)]),
+        ("@a, and elsewhere", [("", "a", "page", "", ", and elsewhere", False)]),
         ("@a, {Art. 2}", [("", "a", "page", "Art. 2", "", False)]),
         ("-@a, 9", [("", "a", "page", "9", "", True)]),
         ("see @a, 12; compare @b, 3", [("see", "a", "page", "12", "", False), ("compare", "b", "page", "3", "", False)]),

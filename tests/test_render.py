@@ -136,3 +136,8 @@ def test_period_after_an_in_note_citation_moves_inside_its_closing_quote():
 
     rendered, problems = render_chapter(chapter("Text.[^1]\n\n[^1]: See [@a].\n"), QuotingStyle(), KEYS)
     assert notes(rendered.html) == ["See Wikipedia, “Soviet–Lithuanian Peace Treaty.”"]
+
+
+def test_citation_in_mid_sentence_of_a_note_stays_put():
+    rendered, problems, _ = render("Text.[^1]\n\n[^1]: As the newspaper [@b] reported, it rained.\n")
+    assert problems == [] and notes(rendered.html) == ["As the newspaper b reported, it rained."]
