@@ -66,13 +66,13 @@ TARGETS = ("dossier", "handouts", "booklet", "print")
 DEFAULT_TARGETS = ("dossier", "handouts", "booklet")
 
 
-def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settings: Settings | None = None, pdf: bool | None = None) -> BuildResult:
+def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settings: Settings | None = None) -> BuildResult:
     """Build ``output/dossier.html`` and the outputs named in ``targets``.
 
     A handout with errors is reported in ``result.failed`` and skipped; the other outputs
     are still written. Errors in the dossier's own sources stop the build (BuildError).
     """
-    targets = set(targets if pdf is None else ("dossier",) if pdf else ())
+    targets = set(targets)
     if targets & {"booklet", "print"}:
         targets.add("dossier")
     result = BuildResult()

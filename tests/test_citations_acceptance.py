@@ -104,7 +104,7 @@ def pandoc_rendering() -> tuple[list[str], dict[str, str]]:
 
 def dossier_rendering(tmp: Path) -> tuple[list[str], list[tuple[str, str]]]:
     settings = load_settings(ROOT, {"output_dir": str(tmp)})
-    build(ROOT, pdf=False, settings=settings)
+    build(ROOT, (), settings=settings)  # the HTML alone
     document = (tmp / "dossier.html").read_text(encoding="utf-8")
     notes = [normalize(n) for n in _spans(document, '<span class="footnote"')]
     entries = [(key, normalize(text)) for key, text in re.findall(
