@@ -110,9 +110,9 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     return results  # type: ignore[return-value]
 
 
-def prune_cache(cache_dir: Path, keep: list[Laid]) -> None:
+def prune_cache(cache_dir: Path, keep: list[Laid], also: tuple[str, ...] = ()) -> None:
     """Drop cached parts that this build did not use."""
-    used = {laid.pdf.stem for laid in keep}
+    used = {laid.pdf.stem for laid in keep} | set(also)
     for path in cache_dir.glob("*"):
         if path.stem not in used and path.suffix in (".pdf", ".json"):
             path.unlink(missing_ok=True)
@@ -133,15 +133,15 @@ def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
                 links=data["links"], notes_off_page=data["notes_off_page"], warnings=data["warnings"], cached=cached)
 
 
-def render_pdf(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
-    """A small document typeset in this process (the folios), as PDF bytes."""
-    from .typeset import layout
+def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes) -> bytes:
+    """A small document typeset in this process (the folios), as PDF bytes, cached like a part."""
+    path = cache_dir / f"{cache_key(Part('folios', 'folios', html_text), assets)}.pdf"
+    if not path.exists():
+        from .typeset import layout
 
-    document, _, _ = layout(html_text, base_url, roots)
-    return document.write_pdf()
-
-
-MAX_NUDGES = 2
+        document, _, _ = layout(html_text, base_url, roots)
+        path.write_bytes(document.write_pdf())
+    return path.read_bytes()
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
@@ -154,7 +154,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     while True:
         document, laid_out, problems = layout(adjusted, Path(base_url), [Path(r) for r in roots])
         off = audit.notes_off_page(laid_out.anchors, note_ids)
-        pending = [note for note, _, _ in off if levels.get(note, 0) < MAX_NUDGES]
+        pending = [note for note, _, _ in off if levels.get(note, 0) < len(audit.NUDGES)]
         if not pending:
             break
         for note in pending:

@@ -168,7 +168,8 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
         if dossier:
             placed = merge_mod.place(parts, laid)
             folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
-            writer = merge_mod.merge(parts, laid, placed, parts_mod.render_pdf(folios, html_path, roots), _metadata(settings), settings.language)
+            folio_pdf = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets)
+            writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
             write_atomically(pdf_path, writer.write)
             result.pages = len(placed.page_kinds)
@@ -178,7 +179,8 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
         for handout, laid_handout in zip(handouts, laid_handouts):
             _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result)
         if dossier:
-            parts_mod.prune_cache(cache_dir, laid + laid_handouts)
+            folio_key = parts_mod.cache_key(Part("folios", "folios", folios), assets)
+            parts_mod.prune_cache(cache_dir, laid + laid_handouts, also=(folio_key,))
 
 
 def _write_handout(settings: Settings, handout: Handout, laid: parts_mod.Laid, path: Path, result: BuildResult) -> None:
