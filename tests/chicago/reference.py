@@ -36,21 +36,21 @@ def render(markdown: str, bib: Path, csl: Path = CSL) -> Rendered:
         input=markdown, capture_output=True, text=True, check=True,
     ).stdout
     notes = re.findall(r'<li id="fn\d+"><p>(.*?)</p></li>', html, flags=re.S)
-    in_note = [normalize(c) for note in notes for c in _citation_spans(note)]
+    in_note = [normalize(c) for note in notes for c in spans(note, '<span class="citation"')]
     bibliography = {key: normalize(entry) for key, entry in re.findall(
         r'<div id="ref-([^"]+)" class="csl-entry"[^>]*>(.*?)</div>', html, flags=re.S)}
     return Rendered([normalize(n) for n in notes], in_note, bibliography)
 
 
-def _citation_spans(html: str) -> list[str]:
-    """Contents of each ``<span class="citation">`` (which may hold nested spans)."""
+def spans(document: str, opening: str) -> list[str]:
+    """The contents of each span that starts with ``opening`` (spans may nest)."""
     found = []
-    for start in re.finditer(r'<span class="citation"[^>]*>', html):
+    for start in re.finditer(re.escape(opening) + r"[^>]*>", document):
         depth, pos = 1, start.end()
-        for tag in re.finditer(r"<(/?)span\b[^>]*>", html[pos:]):
+        for tag in re.finditer(r"<(/?)span\b[^>]*>", document[pos:]):
             depth += -1 if tag.group(1) else 1
             if depth == 0:
-                found.append(html[pos:pos + tag.start()])
+                found.append(document[pos:pos + tag.start()])
                 break
     return found
 
