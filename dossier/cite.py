@@ -14,7 +14,8 @@ from .model import CiteItem, Citation, Location
 KEY = r"[\w][\w:.#$%&\-+?<>~/]*?"
 _KEY_END = r"(?=[\s,;\]]|$)"
 ITEM_RE = re.compile(rf"^(?P<prefix>.*?)(?:^|(?<=\s))(?P<minus>-?)@(?P<key>{KEY}){_KEY_END}(?P<rest>.*)$", re.S)
-BRACKET_RE = re.compile(r"\[(?!\^)((?:[^\[\]]|\[[^\[\]]*\])*?(?<![\w.@])-?@[\w][^\[\]]*)\](?![(\[:])")
+BRACKET_RE = re.compile(r"\[(?!\^)((?:[^\[\]]|\[[^\[\]]*\])*?(?<![\w.@])-?@[\w][^\[\]]*)\](?![(\[])")
+LINK_DEFINITION_RE = re.compile(r"^[ ]{0,3}\[[^\]]+\]:")  # "[@key]: http://..." is a link, not a citation
 
 # Locator labels as Pandoc reads them (English), mapped to CSL locator terms.
 LABELS = {
@@ -90,4 +91,10 @@ def _split_locator(rest: str) -> tuple[str, str, str]:
 def find_citations(text: str) -> list[re.Match]:
     """Every bracketed citation in a piece of Markdown, skipping code spans."""
     code = [m.span() for m in re.finditer(r"(`+).*?\1", text, re.S)]
-    return [m for m in BRACKET_RE.finditer(text) if not any(a <= m.start() < b for a, b in code)]
+    found = []
+    for match in BRACKET_RE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if any(a <= match.start() < b for a, b in code) or LINK_DEFINITION_RE.match(text, line_start) and text[line_start:match.start()].strip() == "":
+            continue
+        found.append(match)
+    return found

@@ -55,6 +55,8 @@ def test_citation_keeps_its_location_and_note_flag():
         ("mail me at [x@y.org] please", []),
         ("code `[@a]` is not a citation", []),
         ("[@a](http://example.org) is a link", []),
+        ("divided among six commissions [@a]: military", ["@a"]),
+        ("[@a]: http://example.org/a link definition", []),
     ],
 )
 def test_find_citations(text, found):

@@ -131,3 +131,12 @@ def test_print_variant_has_bleed_and_trim_boxes(shipped):
     assert abs(float(bleed.width) - float(trim.width) - 2 * 3 * 72 / 25.4) < 0.01
     assert float(page.mediabox.width) > float(bleed.width)  # room for the crop marks
     assert b" l S" in page.get_contents().get_data()  # the marks are drawn
+
+
+def test_no_citation_or_note_syntax_left_in_the_text(shipped):
+    out, _ = shipped
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    assert "[@" not in html and "[^" not in html and "{{" not in html
+    for handout in (out / "handouts").glob("*.pdf"):
+        text = "".join(page.extract_text() for page in PdfReader(handout).pages)
+        assert "[@" not in text and "[^" not in text, handout.name
