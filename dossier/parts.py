@@ -15,13 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
-CACHE_VERSION = "1"  # bump when the way parts are typeset or merged changes
+from . import audit
+from .typeset import layout, write_atomically, write_pdf
+
+CACHE_VERSION = "2"  # bump when what a part's cache entry holds changes
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
 
 
@@ -49,18 +52,24 @@ class Laid:
 
 
 def cache_key(part: Part, assets: bytes) -> str:
+    """What a part's PDF depends on, besides the files it reads (those are checked on use)."""
     digest = hashlib.sha256()
-    for piece in (CACHE_VERSION, _weasyprint_version(), part.html):
+    for piece in (CACHE_VERSION, _environment(), part.html):
         digest.update(piece.encode("utf-8"))
         digest.update(b"\0")
     digest.update(assets)
     return digest.hexdigest()[:40]
 
 
-def _weasyprint_version() -> str:
+@lru_cache(maxsize=1)
+def _environment() -> str:
+    """The typesetting code and libraries: a change to either makes every cached part stale."""
     from importlib.metadata import version
 
-    return version("weasyprint")
+    here = Path(__file__).resolve().parent
+    code = b"".join((here / name).read_bytes() for name in ("parts.py", "typeset.py", "audit.py"))
+    libraries = ",".join(f"{name} {version(name)}" for name in ("weasyprint", "pydyf", "pyphen", "tinycss2", "fonttools"))
+    return f"{libraries};{hashlib.sha256(code).hexdigest()}"
 
 
 def asset_digest(files: list[Path]) -> bytes:
@@ -72,23 +81,20 @@ def asset_digest(files: list[Path]) -> bytes:
     return digest.digest()
 
 
-def referenced_files(html_text: str, base: Path) -> list[Path]:
-    """Images and other files a part's HTML points to (relative to the output folder)."""
-    found = []
-    for url in re.findall(r'\b(?:src|href|data)="([^"#:]+)"', html_text):
-        path = (base / url).resolve()
-        if path.is_file():
-            found.append(path)
-    return found
+def file_digest(path: Path) -> str:
+    info = path.stat()
+    return _digest(path, info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _digest(path: Path, mtime_ns: int, size: int) -> str:  # hashed once per version of a file
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes, workers: int | None = None) -> list[Laid]:
     """Typeset every part not already in the cache, in parallel; keep results in order."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    keys = []
-    for part in parts:
-        own = asset_digest(referenced_files(part.html, base_url.parent)) if "src=" in part.html else b""
-        keys.append(cache_key(part, assets + own))
+    keys = [cache_key(part, assets) for part in parts]
     results: list[Laid | None] = [_from_cache(cache_dir, key) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
     if todo:
@@ -105,7 +111,8 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
         for j, laid in zip(order, done_in_order):
             done[j] = laid
         for i, laid in zip(todo, done):
-            (cache_dir / f"{keys[i]}.json").write_text(json.dumps(laid), encoding="utf-8")
+            meta = json.dumps(laid).encode("utf-8")
+            write_atomically(cache_dir / f"{keys[i]}.json", lambda handle: handle.write(meta))
             results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
     return results  # type: ignore[return-value]
 
@@ -123,7 +130,11 @@ def _from_cache(cache_dir: Path, key: str) -> Laid | None:
     if not (meta.exists() and pdf.exists()):
         return None
     try:
-        return _laid(json.loads(meta.read_text(encoding="utf-8")), pdf, cached=True)
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        # Every file the part read (images, stylesheets, fonts) must still be as it was.
+        if any(not Path(name).is_file() or file_digest(Path(name)) != digest for name, digest in data["files"].items()):
+            return None
+        return _laid(data, pdf, cached=True)
     except (ValueError, KeyError):
         return None
 
@@ -133,22 +144,20 @@ def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
                 links=data["links"], notes_off_page=data["notes_off_page"], warnings=data["warnings"], cached=cached)
 
 
-def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes) -> bytes:
-    """A small document typeset in this process (the folios), as PDF bytes, cached like a part."""
-    path = cache_dir / f"{cache_key(Part('folios', 'folios', html_text), assets)}.pdf"
+def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes) -> tuple[bytes, str]:
+    """A small document typeset in this process (the folios), as PDF bytes, cached like a
+    part; returns the bytes and the cache key."""
+    key = cache_key(Part("folios", "folios", html_text), assets)
+    path = cache_dir / f"{key}.pdf"
     if not path.exists():
-        from .typeset import layout
-
         document, _, _ = layout(html_text, base_url, roots)
-        path.write_bytes(document.write_pdf())
-    return path.read_bytes()
+        data = document.write_pdf()
+        write_atomically(path, lambda handle: handle.write(data))
+    return path.read_bytes(), key
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
     """Lay out one part (in a worker process), keeping every note on its call's page."""
-    from . import audit
-    from .typeset import layout, write_pdf
-
     levels: dict[str, int] = {}
     adjusted = html_text
     while True:
@@ -161,6 +170,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
             levels[note] = levels.get(note, 0) + 1
         adjusted = audit.nudge(html_text, levels)
     write_pdf(document, adjusted, Path(pdf_path))
+    files = {str(path): file_digest(path) for path in laid_out.served}
     anchors, links, sizes = {}, [], []
     for index, page in enumerate(document.pages):
         sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
@@ -170,4 +180,4 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
             if kind == "internal":
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
-            "notes_off_page": [list(o) for o in off], "warnings": [str(p) for p in problems]}
+            "notes_off_page": [list(o) for o in off], "warnings": [str(p) for p in problems], "files": files}

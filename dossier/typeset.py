@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mimetypes
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import weasyprint
-from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .errors import Problem, warning
 
@@ -30,15 +31,20 @@ class ConfinedFetcher(URLFetcher):
         super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
         self.roots = [root.resolve() for root in roots]
         self.refused: list[str] = []
+        self.served: list[Path] = []  # every file read, for the cache to know what a part used
 
     def fetch(self, url, headers=None):
-        scheme = urlsplit(url).scheme.lower()
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
         if scheme == "data":
             return super().fetch(url, headers)
-        if scheme == "file":
-            path = Path(unquote(urlsplit(url).path)).resolve()
-            if any(path.is_relative_to(root) for root in self.roots):
-                return super().fetch(url, headers)
+        if scheme == "file" and parts.netloc in ("", "localhost"):  # a host would mean a network lookup
+            path = Path(unquote(parts.path)).resolve()
+            if any(path.is_relative_to(root) for root in self.roots) and path.is_file():
+                self.served.append(path)
+                # Open the resolved path itself: nothing can change between the check and the read.
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(path.as_uri(), path.open("rb"), headers={"Content-Type": kind})
             self.refused.append(url)
             raise ValueError(f"refused to read {url}: outside the project")
         self.refused.append(url)
@@ -52,6 +58,7 @@ class Typeset:
     pages: int
     anchors: dict[str, int] = field(default_factory=dict)  # element id -> page index (0-based)
     refused: list[str] = field(default_factory=list)
+    served: list[Path] = field(default_factory=list)  # files the typesetter read
 
 
 def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprint.Document, Typeset, list[Problem]]:
@@ -71,7 +78,8 @@ def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprin
         for url in dict.fromkeys(fetcher.refused)
     ]
     problems += [warning("", 0, f"typesetter: {m}") for m in messages.records if not _environment_notice(m)]
-    return document, Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused)), problems
+    laid_out = Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused), served=list(dict.fromkeys(fetcher.served)))
+    return document, laid_out, problems
 
 
 def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> None:
@@ -91,6 +99,9 @@ def write_atomically(path: Path, write) -> None:
     """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # as an ordinary file would be, not mkstemp's private 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
