@@ -1,8 +1,8 @@
 """Is the last build still good? A digest of every input, checked before anything heavy is imported.
 
-The digest covers the project's content, bibliography, templates and settings, the
-built-in templates, fonts and the pipeline's own code, the build's options, and the
-date the title page prints. When it matches the one recorded by the last successful
+The digest covers every file of the project that a build may read (all but its outputs
+and tool folders), the built-in templates, fonts and the pipeline's own code, the
+build's options, and the date the title page prints. When it matches the one recorded by the last successful
 build and the outputs it wrote are still there, unchanged, there is nothing to do.
 """
 from __future__ import annotations
@@ -16,18 +16,34 @@ TOOL_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ".cache/manifest.json"
 
 
+SKIP = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", ".cache"}
+
+
+def input_files(settings) -> list[tuple[str, Path]]:
+    """Every file a build may read, named relative to its folder: the whole project (a chapter
+    may use any file inside it) but its outputs and tool folders, and the built-in templates,
+    fonts and code."""
+    output = settings.path("output_dir").resolve()
+    folders = {"project": settings.root, "tool-templates": TOOL_ROOT / "templates",
+               "tool-fonts": TOOL_ROOT / "fonts", "tool-code": TOOL_ROOT / "dossier"}
+    files = [("tool-cli", TOOL_ROOT / "build.py"), ("tool-lock", TOOL_ROOT / "requirements.lock")]
+    for label, folder in folders.items():
+        for directory, subfolders, names in os.walk(folder):
+            subfolders[:] = [s for s in subfolders if s not in SKIP and not s.startswith(".venv")
+                             and Path(directory, s).resolve() != output]
+            for name in names:
+                if not name.startswith(".") and not name.endswith("~"):
+                    path = Path(directory, name)
+                    files.append((f"{label}/{path.relative_to(folder)}", path))
+    return files
+
+
 def inputs_digest(settings, options: dict) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(options, sort_keys=True).encode())
     digest.update(settings.date.strftime("%Y-%m-%d").encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
-    folders = {"content": settings.path("content_dir"), "bib": settings.path("bib_dir"), "templates": settings.path("templates_dir"),
-               "tool-templates": TOOL_ROOT / "templates", "tool-fonts": TOOL_ROOT / "fonts", "tool-code": TOOL_ROOT / "dossier"}
-    files = [("settings", settings.root / "pyproject.toml"), ("lock", TOOL_ROOT / "requirements.lock")]
-    for label, folder in folders.items():
-        if folder.is_dir():
-            files += [(f"{label}/{p.relative_to(folder)}", p) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    for name, path in sorted(files):
+    for name, path in sorted(input_files(settings)):
         if path.is_file():
             digest.update(name.encode())  # names relative to their folder: a moved project stays built
             digest.update(_file_digest(path))

@@ -5,9 +5,10 @@ a few times a second. On a change it rebuilds the HTML first, so the preview rel
 once, then the PDF, incrementally. A build that fails prints its problems in the terminal
 and shows them over the preview; the last good outputs stay as they were. Ctrl-C stops.
 
-The preview server listens on 127.0.0.1 only and serves files of the project alone. Each
-page it serves gets a small script that asks ``/__status`` for the build's version and
-reloads when it changes.
+The preview server listens on 127.0.0.1 only, answers only requests addressed to it by
+that name, and serves the outputs and the files they use (styles, fonts, the chapters'
+images), nothing else. Each page it serves gets a small script that asks ``/__status``
+for the build's version and reloads when it changes.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Callable
 
 from .config import Settings, load_settings
 from .errors import BuildError
-from .fingerprint import TOOL_ROOT
+from .fingerprint import TOOL_ROOT, input_files
 
 RELOAD_SCRIPT = """<script>
 (function () {
@@ -56,24 +57,34 @@ class Status:
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):
-    status: Status
+    """Serves the outputs and the files they use (styles, fonts, images), nothing else.
 
-    def __init__(self, *args, status: Status, **kwargs):
+    Paths are resolved (symbolic links followed) and must land inside one of ``allowed``;
+    there are no directory listings; and a request must name this server as its host, so
+    that a web page cannot reach it under another name (DNS rebinding).
+    """
+
+    def __init__(self, *args, status: Status, allowed: list[Path], **kwargs):
         self.status = status
+        self.allowed = allowed
         super().__init__(*args, **kwargs)
 
     def do_GET(self):
+        port = self.server.server_address[1]
+        if self.headers.get("Host") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return self.send_error(403, "unknown host")
         if self.path == "/__status":
-            body = self.status.as_json()
-            self._send(200, "application/json", body)
-        elif self.path.split("?")[0].endswith(".html"):
-            path = Path(self.translate_path(self.path))
-            if not path.is_file():
-                return self.send_error(404)
+            return self._send(200, "application/json", self.status.as_json())
+        path = Path(self.translate_path(self.path)).resolve()
+        if not path.is_file() or not any(path.is_relative_to(folder) for folder in self.allowed):
+            return self.send_error(404)
+        if path.suffix == ".html":
             text = path.read_text(encoding="utf-8").replace("</body>", RELOAD_SCRIPT + "</body>", 1)
-            self._send(200, "text/html; charset=utf-8", text.encode("utf-8"))
-        else:
-            super().do_GET()
+            return self._send(200, "text/html; charset=utf-8", text.encode("utf-8"))
+        return self._send(200, self.guess_type(str(path)), path.read_bytes())
+
+    def do_HEAD(self):
+        self.send_error(405)
 
     def _send(self, code: int, kind: str, body: bytes):
         self.send_response(code)
@@ -88,14 +99,9 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
 
 def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
-    """Modification time and size of every input file."""
-    folders = [settings.path("content_dir"), settings.path("bib_dir"), settings.path("templates_dir"), TOOL_ROOT / "templates"]
-    files = [settings.root / "pyproject.toml"]
-    for folder in folders:
-        if folder.is_dir():
-            files += [p for p in folder.rglob("*") if p.is_file()]
+    """Modification time and size of every input file (the same files the up-to-date check reads)."""
     state = {}
-    for path in files:
+    for _, path in input_files(settings):
         try:
             info = path.stat()
             state[str(path)] = (info.st_mtime_ns, info.st_size)
@@ -109,7 +115,9 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
     from .pipeline import build
 
     status = Status()
-    handler = partial(PreviewHandler, directory=str(settings.root), status=status)
+    allowed = [settings.path(name).resolve() for name in ("output_dir", "content_dir", "templates_dir")]
+    allowed += [(TOOL_ROOT / "templates").resolve(), (TOOL_ROOT / "fonts").resolve()]
+    handler = partial(PreviewHandler, directory=str(settings.root), status=status, allowed=allowed)
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     html = settings.path("output_dir") / "dossier.html"
@@ -133,24 +141,34 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
 
 
 def _rebuild(root: Path, overrides: dict | None, status: Status, say, build) -> None:
-    """HTML first (the preview reloads), then the PDF; problems go to the terminal and the preview."""
+    """HTML first (the preview reloads), then the PDFs; problems go to the terminal and the preview.
+
+    Nothing that goes wrong in one rebuild ends the loop: the next save tries again.
+    """
     started = time.perf_counter()
     try:
         settings = load_settings(root, overrides)  # the settings may have been edited too
         build(settings.root, (), settings=settings)
-        with status.lock:
-            status.errors = []
-            status.version += 1
+        _publish(status, [])
         result = build(settings.root, ("dossier", "handouts"), settings=settings)
     except BuildError as exc:
         lines = [str(p) for p in exc.problems]
-        for line in lines:
-            say(line)
-        say("build failed; the last good outputs are unchanged")
-        with status.lock:
-            status.errors = lines
-            status.version += 1
-        return
-    for warning in result.warnings:
-        say(str(warning))
-    say(f"rebuilt in {time.perf_counter() - started:.1f} s: {result.pages} pages, {result.typeset_parts} of {result.parts} parts typeset")
+    except Exception as exc:  # a file vanishing mid-save, and the like
+        lines = [f"the build stopped: {type(exc).__name__}: {exc}"]
+    else:
+        for warning in result.warnings:
+            say(str(warning))
+        lines = [str(p) for p in result.failed]
+        if not lines:
+            say(f"rebuilt in {time.perf_counter() - started:.1f} s: {result.pages} pages, {result.typeset_parts} of {result.parts} parts typeset")
+            return
+    for line in lines:
+        say(line)
+    say("build failed; the last good outputs are unchanged")
+    _publish(status, lines)
+
+
+def _publish(status: Status, errors: list[str]) -> None:
+    with status.lock:
+        status.errors = errors
+        status.version += 1

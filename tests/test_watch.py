@@ -66,3 +66,39 @@ def test_watch_rebuilds_previews_reports_and_stops(tmp_path):
     assert process.returncode == 0, output
     assert "Traceback" not in output and "stopped" in output
     assert "content/02-second.md:7: unknown citation key 'sen1962'" in output
+
+
+def test_preview_serves_outputs_only_and_to_its_own_host_only(tmp_path):
+    import http.client
+    import threading
+    from functools import partial
+    from http.server import ThreadingHTTPServer
+
+    from dossier.watch import PreviewHandler, Status
+
+    (tmp_path / "output").mkdir()
+    (tmp_path / "output" / "dossier.html").write_text("<html><body>ok</body></html>", encoding="utf-8")
+    (tmp_path / "output" / "escape").symlink_to("/etc")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("secret", encoding="utf-8")
+    handler = partial(PreviewHandler, directory=str(tmp_path), status=Status(), allowed=[(tmp_path / "output").resolve()])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    def fetch(path, host=f"127.0.0.1:{port}"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    try:
+        status, body = fetch("/output/dossier.html")
+        assert status == 200 and b"ok" in body and b"/__status" in body
+        assert fetch("/output/escape/passwd")[0] == 404  # a link out of the folder
+        assert fetch("/.git/config")[0] == 404
+        assert fetch("/output/")[0] == 404  # no listings
+        assert fetch("/output/dossier.html", host="evil.example")[0] == 403
+    finally:
+        server.shutdown()
+        server.server_close()
