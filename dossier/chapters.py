@@ -22,7 +22,7 @@ import yaml
 from .errors import Problem, error
 from .model import Chapter, Location
 
-FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "summary", "template"}
+FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template"}
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -47,6 +47,12 @@ def read_chapters(content_dir: Path, root: Path, default_lang: str) -> tuple[lis
         if chapter:
             chapters.append(chapter)
     chapters.sort(key=lambda c: c.order)
+    seen: dict[str, Chapter] = {}
+    for chapter in chapters:
+        if chapter.slug in seen:
+            problems.append(error(chapter.location.path, 1, f"chapter name '{chapter.slug}' is also that of {seen[chapter.slug].location.path}: "
+                                  "rename one file (its name without the leading number names its notes and sections)"))
+        seen.setdefault(chapter.slug, chapter)
     return chapters, problems
 
 
@@ -68,17 +74,25 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         path=path.resolve(),
         location=Location(shown, body_line),
         slug=slugify(re.sub(r"^\d+[-_ ]*", "", stem) or stem),
-        order=f"{float(order):012.3f}" if isinstance(order, (int, float)) else str(order or stem),
+        order=_order_key(order, stem),
         title=title,
         short_title=str(meta.get("short_title") or title),
         lang=str(meta.get("lang") or default_lang),
         body=body,
         body_line=body_line,
-        summary=str(meta.get("summary") or ""),
         treaty=str(meta.get("treaty") or ""),
         template=str(meta.get("template") or ""),
     )
     return chapter, []
+
+
+def _order_key(order, stem: str) -> tuple:
+    """Chapters sort by number (``order: 3``, or the file name's leading number), then by name."""
+    if isinstance(order, (int, float)) and not isinstance(order, bool):
+        return (float(order), stem)
+    name = str(order) if order else stem  # a text order sorts as a file name would
+    number = re.match(r"\d+", name)
+    return (float(number.group()) if number else float("inf"), name)
 
 
 def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, list[Problem]]:

@@ -80,13 +80,12 @@ class Chapter:
     path: Path  # absolute
     location: Location  # display path; line of the first body line
     slug: str
-    order: str  # sort key: front-matter "order" or the file name
+    order: tuple  # sort key: front-matter "order", or the file name's number, then the name
     title: str
     short_title: str
     lang: str
     body: str  # Markdown, front matter removed
     body_line: int  # line number (1-based) of body's first line in the file
-    summary: str = ""
     treaty: str = ""  # id of the treaty whose key facts open the chapter
     template: str = ""  # handouts: the template that lays it out (default "handout")
 

@@ -35,3 +35,21 @@ def test_front_matter_problems(tmp_path, text, message):
     chapters, problems = read_chapters(tmp_path / "content", tmp_path, "en")
     assert chapters == []
     assert any(str(p).startswith(message) for p in problems), [str(p) for p in problems]
+
+
+def test_numeric_order_sorts_among_numbered_files(tmp_path):
+    write(tmp_path, "01-a.md", "a\n")
+    write(tmp_path, "02-b.md", "b\n")
+    write(tmp_path, "10-c.md", "c\n")
+    write(tmp_path, "x.md", "---\norder: 3\n---\nx\n")
+    chapters, problems = read_chapters(tmp_path / "content", tmp_path, "en")
+    assert problems == []
+    assert [c.path.name for c in chapters] == ["01-a.md", "02-b.md", "x.md", "10-c.md"]
+
+
+def test_two_chapters_with_one_name_are_an_error(tmp_path):
+    write(tmp_path, "01-intro.md", "a\n")
+    write(tmp_path, "02-intro.md", "b\n")
+    _, problems = read_chapters(tmp_path / "content", tmp_path, "en")
+    assert [str(p) for p in problems] == ["content/02-intro.md:1: chapter name 'intro' is also that of content/01-intro.md: "
+                                          "rename one file (its name without the leading number names its notes and sections)"]
