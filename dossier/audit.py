@@ -82,7 +82,7 @@ def _heading_before(html_text: str, block: re.Match) -> re.Match | None:
     """A heading directly before the block goes with it to the new page."""
     before = html_text[: block.start()].rstrip()
     if re.search(r"</h[2-6]>$", before):
-        start = max(before.rfind("<h2"), before.rfind("<h3"), before.rfind("<h4"))
+        start = max(before.rfind(f"<h{level}") for level in range(2, 7))
         return _BLOCK_RE.match(html_text, start)
     return None
 

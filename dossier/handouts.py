@@ -38,14 +38,13 @@ def gather_handouts(book, render_chapters, glyph_problems) -> tuple[list[Handout
     folder = settings.path("content_dir") / FOLDER
     if not folder.is_dir():
         return [], [], []
-    sources, problems = read_chapters(folder, settings.root, settings.language)
-    failed = {p.location.path for p in errors_in(problems)}
-    handouts, errors, warnings = [], list(errors_in(problems)), [p for p in problems if p not in errors_in(problems)]
+    sources, problems = read_chapters(folder, settings.root, settings.language)  # a broken file is not among them
+    handouts, errors, warnings = [], errors_in(problems), [p for p in problems if p not in errors_in(problems)]
     for source in sources:
         style = chicago.NoteStyle(book.references, chicago.StyleOptions(ibid=settings.ibid))
         rendered, found = render_chapters([source], style, book.references, book.treaties, settings)
         found += glyph_problems([source])
-        if errors_in(found) or not rendered or source.location.path in failed:
+        if errors_in(found) or not rendered:
             errors += errors_in(found)
             continue
         warnings += found

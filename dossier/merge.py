@@ -57,7 +57,7 @@ def merge(parts: list[Part], laid: list[Laid], placed: Placed, folios_pdf: bytes
     for page, folio in zip(writer.pages, folios.pages):
         page.merge_page(folio)
     _drop_internal_links(writer)
-    _add_links(writer, parts, laid, placed)
+    _add_links(writer, laid, placed)
     _add_outline(writer, parts, placed)
     writer.add_metadata(metadata)
     writer._root_object[NameObject("/Lang")] = TextStringObject(lang)
@@ -81,7 +81,7 @@ def _drop_internal_links(writer: PdfWriter) -> None:
         page[NameObject("/Annots")] = kept
 
 
-def _add_links(writer: PdfWriter, parts, laid, placed: Placed) -> None:
+def _add_links(writer: PdfWriter, laid, placed: Placed) -> None:
     for offset, result in zip(placed.offsets, laid):
         for page, target, (x1, y1, x2, y2) in result.links:
             if target not in placed.anchors:

@@ -161,6 +161,8 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
                 if front.pages + front.pages % 2 == front_pages:
                     break
                 front_pages = front.pages + front.pages % 2
+            else:
+                result.warnings.append(warning("", 0, "the contents' page numbers may be off: the front matter's length did not settle"))
             laid = [front, *laid]
         result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
         result.parts = len(laid) + len(laid_handouts)
@@ -168,7 +170,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
         if dossier:
             placed = merge_mod.place(parts, laid)
             folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
-            folio_pdf = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets)
+            folio_pdf, folio_key = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets)
             writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
             write_atomically(pdf_path, writer.write)
@@ -178,9 +180,13 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
             _report_notes(result, laid, placed.offsets)
         for handout, laid_handout in zip(handouts, laid_handouts):
             _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result)
-        if dossier:
-            folio_key = parts_mod.cache_key(Part("folios", "folios", folios), assets)
+        if dossier and handouts:  # a build of everything knows what is still in use
             parts_mod.prune_cache(cache_dir, laid + laid_handouts, also=(folio_key,))
+        if handouts:
+            names = {f"{handout.name}.pdf" for handout in handouts}
+            for stale in (out_dir / "handouts").glob("*.pdf"):
+                if stale.name not in names and not (settings.path("content_dir") / "handouts" / f"{stale.stem}.md").exists():
+                    stale.unlink()  # its source is gone
 
 
 def _write_handout(settings: Settings, handout: Handout, laid: parts_mod.Laid, path: Path, result: BuildResult) -> None:
@@ -257,7 +263,7 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     rendered, found = render_chapters(chapters, style, references, treaties, settings)
     problems += found
     problems += _check_citations(settings, references, style.cited_keys)
-    problems += glyph_problems(chapters, references.values())
+    problems += glyph_problems(chapters, references.values(), _data_texts(treaties) + _settings_texts(settings))
     _stop_on_errors(problems, warnings)
 
     listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
@@ -288,11 +294,33 @@ def render_chapters(chapters, style, references, treaties: data.TreatyData, sett
     return rendered, problems
 
 
-def glyph_problems(chapters, references=()) -> list[Problem]:
+def glyph_problems(chapters, references=(), other: list[tuple[str, int, str]] = ()) -> list[Problem]:
+    """Characters the book face cannot draw, in chapters, bibliography, data and settings."""
     coverage = audit.font_coverage(tuple(TOOL_ROOT / "fonts" / name for name in FONT_FILES))
     texts = [(c.location.path, c.body_line, c.body) for c in chapters]
     texts += [(ref.location.path, ref.location.line, " ".join(ref.fields.values())) for ref in references]
-    return audit.missing_glyphs(texts, coverage)
+    return audit.missing_glyphs(texts + list(other), coverage)
+
+
+def _data_texts(treaties: data.TreatyData) -> list[tuple[str, int, str]]:
+    texts = []
+    for treaty in treaties.treaties:
+        for key, value in treaty.values.items():
+            texts.append((treaties.path, treaty.lines.get(key, 0), _flatten(value)))
+    texts += [(treaties.path, event.line, event.label) for event in treaties.events]
+    return texts
+
+
+def _settings_texts(settings: Settings) -> list[tuple[str, int, str]]:
+    return [("pyproject.toml", 0, " ".join([settings.title, settings.subtitle, *settings.authors]))]
+
+
+def _flatten(value) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k} {_flatten(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return " ".join(_flatten(v) for v in value)
+    return str(value)
 
 
 def _front_matter_line(chapter, key: str) -> int:
