@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import BuildError, error
+from .errors import BuildError, Problem, error
 
 PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in"}
 
@@ -56,21 +57,28 @@ def build_date() -> datetime:
     return datetime.now(tz=timezone.utc).replace(microsecond=0)
 
 
-_TUPLE_KEYS = {"authors", "keywords", "nocite"}
+_LIST_KEYS = {"authors", "keywords", "nocite"}  # a string or a list of strings; held as a tuple
+_TOML_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}
 
 
 def load_settings(root: Path, overrides: dict | None = None) -> Settings:
-    """Read ``[tool.dossier]`` from ``root/pyproject.toml`` (a missing file or table is fine)."""
+    """Read ``[tool.dossier]`` from ``root/pyproject.toml`` (a missing file or table is fine).
+
+    Every wrong key or value is reported, all together, as ``pyproject.toml:<line>: ...``.
+    """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
     table: dict = {}
     if pyproject.exists():
+        text = pyproject.read_text(encoding="utf-8")
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", 0) or 0
-            raise BuildError([error("pyproject.toml", line, f"invalid TOML: {exc.msg if hasattr(exc, 'msg') else exc}")])
-        table = data.get("tool", {}).get("dossier", {}) or {}
+            raise BuildError([_toml_error(exc, text)]) from None
+        tool = data.get("tool", {})
+        table = tool.get("dossier", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
+            raise BuildError([error("pyproject.toml", 0, f"tool.dossier must be a table, not {_kind(table)}")])
     table = {**table, **(overrides or {})}
     known = {f.name for f in fields(Settings)} - {"root", "date"}
     problems = []
@@ -80,21 +88,62 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
         if name not in known:
             problems.append(error("pyproject.toml", _line_of(pyproject, key), f"unknown setting '{key}' in [tool.dossier]"))
             continue
-        if name in _TUPLE_KEYS:
-            value = (value,) if isinstance(value, str) else tuple(value)
-        values[name] = value
-    paper = str(values.get("paper", "A4"))
-    if paper.upper() not in PAPER_SIZES:
-        problems.append(error("pyproject.toml", _line_of(pyproject, "paper"), f"paper must be A4 or Letter, not '{paper}'"))
+        try:
+            values[name] = _setting(name, value)
+        except ValueError as exc:
+            problems.append(error("pyproject.toml", _line_of(pyproject, key), f"{key} must be {exc}"))
     if problems:
         raise BuildError(problems)
     return Settings(root=root, **values)
 
 
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
+    """The parse error at its line; before Python 3.14 the line is only in the message."""
+    match = re.fullmatch(r"(.*) \((?:at line (\d+), column \d+|at end of document)\)", str(exc), re.DOTALL)
+    if not match:
+        return error("pyproject.toml", 0, f"invalid TOML: {exc}")
+    line = int(match.group(2)) if match.group(2) else max(len(text.splitlines()), 1)
+    return error("pyproject.toml", line, f"invalid TOML: {match.group(1)}")
+
+
+def _setting(name: str, value):
+    """``value`` as ``Settings`` holds setting ``name``; a ValueError says what it must be instead."""
+    if name in _LIST_KEYS:
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list):
+            raise ValueError(f"a string or a list of strings, not {_kind(value)}")
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"a string or a list of strings, not an array holding {_kind(item)}")
+        return tuple(value)
+    if name == "ibid":
+        if not isinstance(value, bool):
+            raise ValueError(f"true or false, not {_kind(value)}")
+        return value
+    if name == "paper":
+        if not isinstance(value, str) or value.upper() not in PAPER_SIZES:
+            raise ValueError(f"A4 or Letter, not {repr(value) if isinstance(value, str) else _kind(value)}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"a string, not {_kind(value)}")
+    return value
+
+
+def _kind(value) -> str:
+    """A TOML value's kind, in TOML's words: "an integer", "an array"..."""
+    return _TOML_KINDS.get(type(value), "a date or time")
+
+
 def _line_of(pyproject: Path, key: str) -> int:
+    """The line of ``key = ...`` in the ``[tool.dossier]`` table (0 when not found)."""
     if not pyproject.exists():
         return 0
+    in_table = False
     for number, line in enumerate(pyproject.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip().startswith((f"{key} ", f"{key}=")):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_table = stripped.replace(" ", "").startswith("[tool.dossier]")
+        elif in_table and stripped.startswith((f"{key} ", f"{key}=")):
             return number
     return 0

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Mapping
 
+import jinja2
 import yaml
 
 from .chapters import display_path
@@ -280,5 +281,13 @@ def chapter_context(data: TreatyData) -> dict[str, Any]:
         "treaties": by_id,
         "comparison_table": lambda: comparison_table(data),
         "timeline": lambda: timeline_svg(data),
-        "key_facts": lambda treaty_id: key_facts(by_id[treaty_id]),
+        "key_facts": lambda treaty_id: key_facts(_treaty(by_id, treaty_id)),
     }
+
+
+def _treaty(by_id: Mapping[str, Treaty], treaty_id: str) -> Treaty:
+    """The treaty a chapter names; an unknown id is the chapter's error, naming the known ones."""
+    if treaty_id not in by_id:
+        known = ", ".join(by_id) or "none"
+        raise jinja2.UndefinedError(f"no treaty {treaty_id!r} in the data (known: {known})")
+    return by_id[treaty_id]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
@@ -53,9 +54,42 @@ class ChapterNotes:
         return f"{NOTE_OPEN}{len(self.html) - 1}{NOTE_CLOSE}"
 
 
+MAX_REPEAT = 100_000  # items or characters a chapter may make by repetition ("-" * 20)
+MAX_DIGITS = 3_000  # digits of a whole number a chapter may compute (below Python's printing limit)
+
+
+class DataSandbox(SandboxedEnvironment):
+    """The sandbox, also refusing ``*`` and ``**`` whose result would be too large.
+
+    Jinja's sandbox bounds ``range`` but not arithmetic: ``{{ "a" * 10**10 }}`` would
+    exhaust memory and ``{{ 10 ** 1000000000 }}`` would not finish. The result's size is
+    worked out from the operands before anything is computed.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            sequence, times = (left, right) if isinstance(right, int) else (right, left)
+            if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
+                raise jinja2.exceptions.SecurityError(
+                    f"repetition too large: {len(sequence) * times:,} items or characters (at most {MAX_REPEAT:,})")
+            too_large = isinstance(left, int) and isinstance(right, int) and _log10(left) + _log10(right) > MAX_DIGITS
+        else:
+            too_large = isinstance(left, int) and isinstance(right, int) and right > 0 and right * _log10(left) > MAX_DIGITS
+        if too_large:
+            raise jinja2.exceptions.SecurityError(f"number too large: {operator} would give more than {MAX_DIGITS:,} digits")
+        return super().call_binop(context, operator, left, right)
+
+
+def _log10(number: int) -> float:
+    """About one less than the number of decimal digits of ``number`` (0 for zero)."""
+    return math.log10(abs(number)) if number else 0.0
+
+
 def data_environment(formatters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
-    """Jinja for chapter bodies: sandboxed (content is not code), strict about names."""
-    env = SandboxedEnvironment(
+    """Jinja for chapter bodies: sandboxed (content is not code), strict about names and sizes."""
+    env = DataSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -103,6 +137,7 @@ def note_html(chapter_id: str, number: int, text: str) -> str:
 
 
 def _render_data(chapter: Chapter, context, env) -> tuple[str | None, list[Problem]]:
+    """Fill in the chapter's data expressions; any failure is the chapter's, at its line."""
     if "{{" not in chapter.body and "{%" not in chapter.body:
         return chapter.body, []
     path = chapter.location.path
@@ -110,11 +145,19 @@ def _render_data(chapter: Chapter, context, env) -> tuple[str | None, list[Probl
         return env.from_string(chapter.body).render(**context), []
     except jinja2.TemplateSyntaxError as exc:
         return None, [error(path, chapter.body_line + (exc.lineno or 1) - 1, f"template syntax: {exc.message}")]
-    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError) as exc:
-        return None, [error(path, chapter.body_line + _template_line(exc) - 1, f"data reference: {exc}")]
+    except Exception as exc:  # content is data, not code: whatever an expression raises is the author's to fix
+        return None, [error(path, chapter.body_line + _template_line(exc) - 1, f"data reference: {_describe(exc)}")]
+
+
+def _describe(exc: Exception) -> str:
+    """The exception's message, led by its kind where the message alone would not say ("KeyError: 'x'")."""
+    if isinstance(exc, (jinja2.TemplateError, ZeroDivisionError, TypeError, ValueError)) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _template_line(exc: BaseException) -> int:
+    """The chapter line (1-based, in the body) being rendered when ``exc`` was raised."""
     tb, line = exc.__traceback__, 1
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == "<template>":

@@ -128,3 +128,15 @@ def test_timeline_labels_keep_apart_and_near_their_dates(targets, expected):
     placed = place_labels(targets, 10, 0)
     assert placed == pytest.approx(expected)
     assert all(b - a >= 10 - 1e-9 for a, b in zip(placed, placed[1:]))
+
+
+def test_key_facts_in_a_chapter_finds_a_treaty_by_id_or_names_the_known_ones(tmp_path):
+    import jinja2
+
+    loaded, _ = load(tmp_path, GOOD)
+    key_facts = data.chapter_context(loaded)["key_facts"]
+    assert key_facts("latvia") == data.key_facts(loaded.by_id()["latvia"])
+    with pytest.raises(jinja2.UndefinedError, match=r"^no treaty 'nope' in the data \(known: latvia\)$"):
+        key_facts("nope")
+    with pytest.raises(jinja2.UndefinedError, match=r"\(known: none\)"):
+        data.chapter_context(data.TreatyData())["key_facts"]("latvia")

@@ -141,3 +141,39 @@ def test_period_after_an_in_note_citation_moves_inside_its_closing_quote():
 def test_citation_in_mid_sentence_of_a_note_stays_put():
     rendered, problems, _ = render("Text.[^1]\n\n[^1]: As the newspaper [@b] reported, it rained.\n")
     assert problems == [] and notes(rendered.html) == ["As the newspaper b reported, it rained."]
+
+
+def test_unknown_treaty_in_key_facts_is_an_error_naming_the_known_ones():
+    from dossier.data import Treaty, TreatyData, chapter_context
+
+    context = chapter_context(TreatyData(treaties=(Treaty({"id": "latvia"}, {}), Treaty({"id": "estonia"}, {}))))
+    _, problems, _ = render("x\n\n{{ key_facts('nope') }}\n", context=context)
+    assert problems == ["content/01-x.md:7: data reference: no treaty 'nope' in the data (known: latvia, estonia)"]
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("1/0", "data reference: division by zero"),
+        ("[].pop()", "data reference: IndexError: pop from empty list"),
+        ("'a' * 10**10", "data reference: repetition too large: 10,000,000,000 items or characters (at most 100,000)"),
+        ("10 * [1, 2] * 10**5", "data reference: repetition too large: 2,000,000 items or characters (at most 100,000)"),
+        ("10 ** 1000000000", "data reference: number too large: ** would give more than 3,000 digits"),
+        ("(10**10) ** (10**10)", "data reference: number too large: ** would give more than 3,000 digits"),
+    ],
+)
+def test_failing_or_oversized_expression_is_an_error_at_its_line(expression, message):
+    _, problems, _ = render(f"x\n\ntext\n{{{{ {expression} }}}}\n")
+    assert problems == [f"content/01-x.md:8: {message}"]
+
+
+def test_squaring_in_a_loop_stops_at_the_digit_limit():
+    body = "x\n{% set ns = namespace(n=7) %}\n{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}{% endfor %}\n"
+    _, problems, _ = render(body)
+    assert problems == ["content/01-x.md:7: data reference: number too large: * would give more than 3,000 digits"]
+
+
+def test_ordinary_arithmetic_and_repetition_still_work():
+    rendered, problems, _ = render("{{ 2 * 3 }} {{ 3 * '=' }} {{ 2 ** 10 }} {{ 1.5 ** 2 }} {{ 10 ** -2 }} {{ ('ab' * 50000) | length }}\n")
+    assert problems == []
+    assert rendered.html.startswith("<p>6 === 1024 2.25 0.01 100000")
