@@ -293,3 +293,18 @@ def test_a_failing_handout_spares_the_other_outputs(project):
     assert "wrote" in result.stdout and "handouts/good.pdf" in result.stdout and "dossier-booklet.pdf" in result.stdout
     assert bad_pdf.read_bytes() == before  # the last good one stays
     assert "A better handout" in "".join(pages_text(project / "output" / "handouts" / "good.pdf"))
+
+
+def test_a_changed_image_outside_content_is_seen_and_its_part_typeset_again(project):
+    import base64
+
+    black = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    white = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
+    (project / "images").mkdir()
+    (project / "images" / "dot.png").write_bytes(black)
+    edit(project / "content/02-second.md", "A later citation", "![dot](../images/dot.png)\n\nA later citation")
+    assert run_build(project).returncode == 0
+    (project / "images" / "dot.png").write_bytes(white)
+    result = run_build(project, "-v")
+    assert result.returncode == 0 and "up to date" not in result.stdout
+    assert re.search(r"parts typeset: [1-9]", result.stdout), result.stdout

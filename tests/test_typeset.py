@@ -43,3 +43,26 @@ def test_failed_write_leaves_the_last_good_file(tmp_path):
         write_atomically(target, broken)
     assert target.read_bytes() == b"last good"
     assert [p.name for p in tmp_path.iterdir()] == ["dossier.pdf"]
+
+
+def test_fetcher_refuses_a_file_url_with_a_host_without_looking_it_up(tmp_path, monkeypatch):
+    import socket
+
+    (tmp_path / "inside.css").write_text("p {}")
+    looked_up = []
+    monkeypatch.setattr(socket, "gethostbyname", lambda host: looked_up.append(host) or "127.0.0.1")
+    fetcher = ConfinedFetcher([tmp_path])
+    with pytest.raises(ValueError):
+        fetcher.fetch(f"file://exfil.example{(tmp_path / 'inside.css').as_posix()}")
+    assert looked_up == []
+
+
+def test_outputs_are_readable_like_ordinary_files(tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "out.pdf"
+    write_atomically(target, lambda handle: handle.write(b"x"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
