@@ -308,3 +308,14 @@ def test_a_changed_image_outside_content_is_seen_and_its_part_typeset_again(proj
     result = run_build(project, "-v")
     assert result.returncode == 0 and "up to date" not in result.stdout
     assert re.search(r"parts typeset: [1-9]", result.stdout), result.stdout
+
+
+def test_editor_checks_warn_about_uncited_entries_and_missing_fields(project):
+    with open(project / "bib" / "refs.bib", "a", encoding="utf-8") as handle:
+        handle.write("\n@book{unused2000,\n  author = {Nobody, A.},\n  title = {Never Cited},\n  publisher = {P},\n  year = {2000},\n}\n")
+        handle.write("\n@book{thin2001,\n  author = {Thin, B.},\n  title = {Thin Entry},\n}\n")
+    edit(project / "content/02-second.md", "[@senn1962, 503]", "[@senn1962, 503; @thin2001]")
+    result = run_build(project, "html")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"bib/refs\.bib:\d+: warning: entry 'unused2000' is never cited", result.stderr)
+    assert re.search(r"bib/refs\.bib:\d+: warning: entry 'thin2001' lacks .*publisher", result.stderr), result.stderr
