@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing import get_context
@@ -91,25 +90,51 @@ def _digest(path: Path, mtime_ns: int, size: int) -> str:  # hashed once per ver
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes, workers: int | None = None) -> list[Laid]:
-    """Typeset every part not already in the cache, in parallel; keep results in order."""
+class Workers:
+    """Processes that typeset, one per core, started early so that they load WeasyPrint while
+    this process reads and renders the book. Unused, they are stopped without waiting."""
+
+    def __init__(self, count: int | None = None):
+        self.count = count or len(os.sched_getaffinity(0)) or 1
+        self.pool = get_context("fork").Pool(self.count)
+        self.used = False
+        for _ in range(self.count):
+            self.pool.apply_async(_warm_up)
+
+    def map(self, function, jobs: list[tuple]) -> list:
+        self.used = True
+        return self.pool.starmap(function, jobs, chunksize=1)
+
+    def run(self, function, *args):
+        self.used = True
+        return self.pool.apply(function, args)
+
+    def close(self) -> None:
+        if self.used:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()
+
+
+def _warm_up() -> None:
+    import weasyprint
+
+    weasyprint.HTML(string="<p>.</p>").render()  # fontconfig and Pango, ready for the first part
+
+
+def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
+                  workers: Workers | None = None) -> list[Laid]:
+    """Typeset every part not already in the cache (on ``workers``, else here); keep results in order."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     keys = [cache_key(part, assets) for part in parts]
     results: list[Laid | None] = [_from_cache(cache_dir, key) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
     if todo:
-        jobs = [(parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo]
-        workers = min(len(todo), workers or os.cpu_count() or 1)
         # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
-        order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][0]))
-        if workers == 1:
-            done_in_order = [typeset_one(*jobs[j]) for j in order]
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-                done_in_order = list(pool.map(typeset_one, *zip(*(jobs[j] for j in order))))
-        done = [None] * len(jobs)
-        for j, laid in zip(order, done_in_order):
-            done[j] = laid
+        todo.sort(key=lambda i: -len(parts[i].html))
+        jobs = [(parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo]
+        done = workers.map(typeset_one, jobs) if workers else [typeset_one(*job) for job in jobs]
         for i, laid in zip(todo, done):
             meta = json.dumps(laid).encode("utf-8")
             write_atomically(cache_dir / f"{keys[i]}.json", lambda handle: handle.write(meta))
@@ -144,16 +169,21 @@ def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
                 links=data["links"], notes_off_page=data["notes_off_page"], warnings=data["warnings"], cached=cached)
 
 
-def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes) -> tuple[bytes, str]:
-    """A small document typeset in this process (the folios), as PDF bytes, cached like a
-    part; returns the bytes and the cache key."""
+def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
+                  workers: Workers | None = None) -> tuple[bytes, str]:
+    """A small document (the folios), as PDF bytes, cached like a part; returns the bytes
+    and the cache key."""
     key = cache_key(Part("folios", "folios", html_text), assets)
     path = cache_dir / f"{key}.pdf"
     if not path.exists():
-        document, _, _ = layout(html_text, base_url, roots)
-        data = document.write_pdf()
+        data = workers.run(_render, html_text, base_url, roots) if workers else _render(html_text, base_url, roots)
         write_atomically(path, lambda handle: handle.write(data))
     return path.read_bytes(), key
+
+
+def _render(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
+    document, _, _ = layout(html_text, base_url, roots)
+    return document.write_pdf()
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:

@@ -77,6 +77,16 @@ def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settin
         targets.add("dossier")
     result = BuildResult()
     settings = settings or load_settings(root)
+    workers = parts_mod.Workers() if targets & {"dossier", "handouts"} else None
+    try:
+        _build(settings, targets, result, workers)
+    finally:
+        if workers:
+            workers.close()
+    return result
+
+
+def _build(settings: Settings, targets: set[str], result: BuildResult, workers) -> None:
     with _stage(result, "read+render"):
         book = gather(settings, result.warnings)
         handouts = []
@@ -92,7 +102,7 @@ def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settin
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
     if "dossier" in targets or handouts:
-        typeset_book(book, environment, html_path, out_dir, result, handouts, dossier="dossier" in targets)
+        typeset_book(book, environment, html_path, out_dir, result, handouts, "dossier" in targets, workers)
     if "booklet" in targets:
         with _stage(result, "booklet"):
             _write(result, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(out_dir / "dossier.pdf", settings.page_size_pt, f),
@@ -103,7 +113,6 @@ def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settin
                    "{} pages with 3 mm bleed and crop marks")
     write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
     result.outputs.insert(0, html_path)
-    return result
 
 
 def _write(result: BuildResult, path: Path, make, description: str) -> None:
@@ -138,7 +147,7 @@ def handout_part(book: Book, handout: Handout, environment: jinja2.Environment, 
 
 
 def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, out_dir: Path, result: BuildResult,
-                 handouts: list[Handout] = (), dossier: bool = True) -> None:
+                 handouts: list[Handout] = (), dossier: bool = True, workers: parts_mod.Workers | None = None) -> None:
     """Typeset the dossier's parts and the handouts in parallel (cached); then the front
     matter, whose contents lists the parts' page numbers; then merge the dossier, stamp its
     folios, and write every PDF."""
@@ -149,7 +158,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
     with _stage(result, "typeset"):
         parts = book_parts(book, environment, html_path) if dossier else []
         extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
-        laid_all = parts_mod.typeset_parts(parts[1:] + extra, html_path, roots, cache_dir, assets)
+        laid_all = parts_mod.typeset_parts(parts[1:] + extra, html_path, roots, cache_dir, assets, workers)
         laid, laid_handouts = laid_all[: len(parts[1:])], laid_all[len(parts[1:]):]
         if dossier:
             # The contents' page numbers depend on the front matter's own length: typeset it
@@ -157,7 +166,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
             front_pages = 4
             for _ in range(3):
                 parts[0] = book_parts(book, environment, html_path, _page_numbers(laid, front_pages))[0]
-                front = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets)[0]
+                front = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets, workers)[0]
                 if front.pages + front.pages % 2 == front_pages:
                     break
                 front_pages = front.pages + front.pages % 2
@@ -170,7 +179,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
         if dossier:
             placed = merge_mod.place(parts, laid)
             folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
-            folio_pdf, folio_key = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets)
+            folio_pdf, folio_key = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets, workers)
             writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
             write_atomically(pdf_path, writer.write)

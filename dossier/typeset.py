@@ -1,9 +1,8 @@
 """Typeset HTML to PDF with WeasyPrint, confined to the project, written atomically.
 
-Content is not trusted: the URL fetcher reads files inside the project root only
-(symbolic links resolved) and ``data:`` URLs; everything else, the network
-included, is refused with a warning, so a chapter cannot pull ``/etc/passwd``
-into the PDF. The PDF goes to a temporary file beside its destination and is
+Content is not trusted: the URL fetcher (``fetcher.py``) reads files inside the
+project only; everything else, the network included, is refused with a warning, so a
+chapter cannot pull ``/etc/passwd`` into the PDF. The PDF goes to a temporary file beside its destination and is
 renamed into place only once complete: a failed or interrupted build leaves the
 last good PDF as it was.
 """
@@ -11,44 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-
-import weasyprint
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .errors import Problem, warning
-
-
-class ConfinedFetcher(URLFetcher):
-    """Fetch ``file:`` URLs inside the allowed folders and ``data:`` URLs; refuse the rest."""
-
-    def __init__(self, roots: list[Path]):
-        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
-        self.roots = [root.resolve() for root in roots]
-        self.refused: list[str] = []
-        self.served: list[Path] = []  # every file read, for the cache to know what a part used
-
-    def fetch(self, url, headers=None):
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file" and parts.netloc in ("", "localhost"):  # a host would mean a network lookup
-            path = Path(unquote(parts.path)).resolve()
-            if any(path.is_relative_to(root) for root in self.roots) and path.is_file():
-                self.served.append(path)
-                # Open the resolved path itself: nothing can change between the check and the read.
-                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(path.as_uri(), path.open("rb"), headers={"Content-Type": kind})
-            self.refused.append(url)
-            raise ValueError(f"refused to read {url}: outside the project")
-        self.refused.append(url)
-        raise ValueError(f"refused to fetch {url}: the typesetter reads project files only")
 
 
 @dataclass
@@ -63,6 +30,10 @@ class Typeset:
 
 def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprint.Document, Typeset, list[Problem]]:
     """Lay out the HTML; the typesetter may read files under ``roots`` only."""
+    import weasyprint  # here, not at the top: a process that typesets nothing need not load it
+
+    from .fetcher import ConfinedFetcher
+
     fetcher = ConfinedFetcher(roots)
     messages = _capture_weasyprint_log()
     try:

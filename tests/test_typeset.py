@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier.typeset import ConfinedFetcher, typeset, write_atomically
+from dossier.fetcher import ConfinedFetcher
+from dossier.typeset import typeset, write_atomically
 
 
 def test_fetcher_reads_inside_the_project_only(tmp_path):
