@@ -101,6 +101,10 @@ class _Check:
             return None
         if name == "style":
             return self.css(value, context)
+        if tag == "base" and name == "href":  # it would move every relative URL of the book
+            self.problems.append(warning(self.chapter.location.path, _source_line(self.chapter, value, context),
+                                         f"not included: <base href=\"{value}\"> (a chapter cannot move the document's base)"))
+            return ""
         if name == "srcset" and tag in ("img", "source"):
             kept = [f"{new} {descriptors}".strip() for url, descriptors in SRCSET_RE.findall(value)
                     if (new := self.url(url, context, image=tag == "img"))]

@@ -184,3 +184,9 @@ def test_unclosed_style_element_is_checked_to_the_end(root):
     rendered, problems = check(root, '<style>@import "https://tracker.example/a.css";')
     assert problems == [f"{WHERE}:7: warning: not included: https://tracker.example/a.css {NETWORK}"]
     assert "tracker.example" not in rendered
+
+
+def test_a_base_element_is_cut_out(root):
+    rendered, problems = check(root, '<base href="http://evil.example/">')
+    assert "evil.example" not in rendered
+    assert problems == ['content/02-second.md:7: warning: not included: <base href="http://evil.example/"> (a chapter cannot move the document\'s base)']
