@@ -380,17 +380,22 @@ def _is_special_character(group: LatexGroupNode) -> bool:
 
 
 def _split_names(raw: str) -> list[str]:
-    """Split on the word ``and`` outside braces (bibtexparser's splitter eats ``\\L``)."""
-    names, depth, start = [], 0, 0
-    for match in re.finditer(r"[{}]|\s+and\s+", raw, flags=re.IGNORECASE):
+    """Split on the word ``and`` outside braces, in any case (bibtexparser's splitter eats ``\\L``)."""
+    return split_and(raw, any_case=True)
+
+
+def split_and(value: str, any_case: bool = False) -> list[str]:
+    """The items of a BibTeX list: split on ``and`` where no brace protects it."""
+    items, depth, start = [], 0, 0
+    for match in re.finditer(r"[{}]|\s+and\s+", value, flags=re.IGNORECASE if any_case else 0):
         token = match.group()
         if token in "{}":
             depth += 1 if token == "{" else -1
         elif depth == 0:
-            names.append(raw[start:match.start()])
+            items.append(value[start:match.start()])
             start = match.end()
-    names.append(raw[start:])
-    return [n.strip() for n in names if n.strip()]
+    items.append(value[start:])
+    return [item.strip() for item in items if item.strip()]
 
 
 def _parse_person(name: str) -> Person:

@@ -45,7 +45,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .bib import ET_AL, closing_brace
+from .bib import ET_AL, closing_brace, split_and
 from .model import Citation, CiteItem, Person, Reference
 
 # -- options and public API ---------------------------------------------------
@@ -1203,19 +1203,7 @@ def _literal_list(value: str) -> str:
 
     Braces keep an "and" inside one item ("{Faber and Faber}") and are then dropped.
     """
-    return "; ".join(_unbrace(part) for part in _split_and(value))
-
-
-def _split_and(value: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for match in re.finditer(r"[{}]|\s+and\s+", value):
-        if match.group() in "{}":
-            depth += 1 if match.group() == "{" else -1
-        elif depth == 0:
-            parts.append(value[start:match.start()])
-            start = match.end()
-    parts.append(value[start:])
-    return [part.strip() for part in parts if part.strip()]
+    return "; ".join(_unbrace(part) for part in split_and(value))
 
 
 def _unbrace(value: str) -> str:

@@ -76,7 +76,7 @@ def asset_digest(files: list[Path]) -> bytes:
     digest = hashlib.sha256()
     for path in sorted(set(files)):
         digest.update(str(path.name).encode())
-        digest.update(path.read_bytes())
+        digest.update(file_digest(path).encode())  # memoised: the fonts are read once per version
     return digest.digest()
 
 

@@ -123,10 +123,15 @@ def _write(result: BuildResult, path: Path, make, description: str) -> None:
     result.described[path] = description.format(count[0])
 
 
-def book_parts(book: Book, environment: jinja2.Environment, html_path: Path, pages: dict[str, int] | None = None) -> list[Part]:
-    """The dossier cut into parts that are typeset on their own: front, chapters, back."""
-    parts = [Part("front", "front", assemble(book, html_path, "part.html.j2", {"kind": "front", "pages": pages or {}}, environment),
-                  headings=((1, "contents", "Contents"),))]
+def front_part(book: Book, environment: jinja2.Environment, html_path: Path, pages: dict[str, int]) -> Part:
+    """Title page and contents; ``pages`` gives the contents' page numbers."""
+    html_text = assemble(book, html_path, "part.html.j2", {"kind": "front", "pages": pages}, environment)
+    return Part("front", "front", html_text, headings=((1, "contents", "Contents"),))
+
+
+def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> list[Part]:
+    """The chapters and the bibliography, each a part typeset on its own."""
+    parts = []
     for number, chapter in enumerate(book.chapters, 1):
         slug = chapter.chapter.slug
         html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter, "number": number}, environment)
@@ -156,23 +161,24 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
     cache_dir = out_dir / ".cache" / "parts"
     assets = parts_mod.asset_digest([template_file(settings, "dossier.css"), *(TOOL_ROOT / "fonts" / f for f in FONT_FILES)])
     with _stage(result, "typeset"):
-        parts = book_parts(book, environment, html_path) if dossier else []
+        body = body_parts(book, environment, html_path) if dossier else []
         extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
-        laid_all = parts_mod.typeset_parts(parts[1:] + extra, html_path, roots, cache_dir, assets, workers)
-        laid, laid_handouts = laid_all[: len(parts[1:])], laid_all[len(parts[1:]):]
+        laid_all = parts_mod.typeset_parts(body + extra, html_path, roots, cache_dir, assets, workers)
+        laid, laid_handouts = laid_all[: len(body)], laid_all[len(body):]
+        parts = body
         if dossier:
             # The contents' page numbers depend on the front matter's own length: typeset it
             # with the numbers that a length gives, until the length holds.
             front_pages = 4
             for _ in range(3):
-                parts[0] = book_parts(book, environment, html_path, _page_numbers(laid, front_pages))[0]
-                front = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets, workers)[0]
+                front_source = front_part(book, environment, html_path, _page_numbers(laid, front_pages))
+                front = parts_mod.typeset_parts([front_source], html_path, roots, cache_dir, assets, workers)[0]
                 if front.pages + front.pages % 2 == front_pages:
                     break
                 front_pages = front.pages + front.pages % 2
             else:
                 result.warnings.append(warning("", 0, "the contents' page numbers may be off: the front matter's length did not settle"))
-            laid = [front, *laid]
+            parts, laid = [front_source, *body], [front, *laid]
         result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
         result.parts = len(laid) + len(laid_handouts)
     with _stage(result, "merge"):
@@ -283,7 +289,7 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
 def render_chapters(chapters, style, references, treaties: data.TreatyData, settings: Settings) -> tuple[list[RenderedChapter], list[Problem]]:
     """Render chapters in reading order with one citation style (first citations, short notes)."""
     problems: list[Problem] = []
-    environment = data_environment({"finalize": data.finalize})
+    environment = data_environment(data.finalize)
     context = data.chapter_context(treaties)
     known_treaties = {t.values["id"] for t in treaties.treaties}
     rendered = []

@@ -87,13 +87,13 @@ def _log10(number: int) -> float:
     return math.log10(abs(number)) if number else 0.0
 
 
-def data_environment(formatters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
+def data_environment(finalize: Callable | None = None) -> SandboxedEnvironment:
     """Jinja for chapter bodies: sandboxed (content is not code), strict about names and sizes."""
     env = DataSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
-        finalize=(formatters or {}).get("finalize"),
+        finalize=finalize,  # how a data value prints (dates in words)
     )
     return env
 

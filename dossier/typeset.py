@@ -59,13 +59,6 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
     write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
 
 
-def typeset(html_text: str, base_url: Path, roots: list[Path], pdf_path: Path) -> tuple[Typeset, list[Problem]]:
-    """Lay out and write ``pdf_path`` in one go."""
-    document, laid_out, problems = layout(html_text, base_url, roots)
-    write_pdf(document, html_text, pdf_path)
-    return laid_out, problems
-
-
 def write_atomically(path: Path, write) -> None:
     """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

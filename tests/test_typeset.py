@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from dossier.fetcher import ConfinedFetcher
-from dossier.typeset import typeset, write_atomically
+from dossier.typeset import layout, write_atomically, write_pdf
 
 
 def test_fetcher_reads_inside_the_project_only(tmp_path):
@@ -23,7 +23,8 @@ def test_escape_attempts_never_reach_the_pdf(tmp_path):
     html = ('<html><head><link rel="stylesheet" href="file:///etc/passwd"></head><body>'
             '<p>x<img src="file:///etc/passwd"><a rel="attachment" href="file:///etc/hostname">h</a></p></body></html>')
     pdf = tmp_path / "out.pdf"
-    result, problems = typeset(html, tmp_path / "out.html", [tmp_path], pdf)
+    document, result, problems = layout(html, tmp_path / "out.html", [tmp_path])
+    write_pdf(document, html, pdf)
     data = pdf.read_bytes()
     assert b"root:x:0:0" not in data and b"EmbeddedFile" not in data
     assert "file:///etc/passwd" in result.refused
