@@ -66,7 +66,7 @@ def _environment() -> str:
     from importlib.metadata import version
 
     here = Path(__file__).resolve().parent
-    code = b"".join((here / name).read_bytes() for name in ("parts.py", "typeset.py", "audit.py"))
+    code = b"".join((here / name).read_bytes() for name in ("parts.py", "typeset.py", "audit.py", "notes_speedup.py"))
     libraries = ",".join(f"{name} {version(name)}" for name in ("weasyprint", "pydyf", "pyphen", "tinycss2", "fonttools"))
     return f"{libraries};{hashlib.sha256(code).hexdigest()}"
 

@@ -32,7 +32,10 @@ def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprin
     """Lay out the HTML; the typesetter may read files under ``roots`` only."""
     import weasyprint  # here, not at the top: a process that typesets nothing need not load it
 
+    from . import notes_speedup
     from .fetcher import ConfinedFetcher
+
+    notes_speedup.install()
 
     fetcher = ConfinedFetcher(roots)
     messages = _capture_weasyprint_log()
