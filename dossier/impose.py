@@ -35,7 +35,7 @@ def booklet(source: Path, sheet_size: tuple[float, float], target) -> int:
     """
     writer = PdfWriter(clone_from=source)
     originals = list(writer.pages)
-    forms = [_as_form(writer, page) for page in originals]
+    forms = [as_form(writer, page) for page in originals]
     width, height = sheet_size[1], sheet_size[0]  # the sheet lies landscape
     for left, right in booklet_order(len(originals)):
         placed = [(forms[i], _fit(originals[i], x0, width / 2, height)) for i, x0 in ((left, 0.0), (right, width / 2)) if i is not None]
@@ -45,7 +45,7 @@ def booklet(source: Path, sheet_size: tuple[float, float], target) -> int:
     return len(writer.pages)
 
 
-def _as_form(writer: PdfWriter, page: PageObject) -> IndirectObject:
+def as_form(writer: PdfWriter, page: PageObject) -> IndirectObject:
     """A page as a Form XObject, to be drawn on another page without re-parsing its content."""
     contents = page.get_contents()
     form = DecodedStreamObject()
@@ -92,7 +92,7 @@ def print_variant(source: Path, target) -> int:
     for page in originals:
         w, h = float(page.mediabox.width), float(page.mediabox.height)
         move = Transformation().translate(margin - float(page.mediabox.left), margin - float(page.mediabox.bottom))
-        sheet = _new_page(writer, w + 2 * margin, h + 2 * margin, [(_as_form(writer, page), move)], _crop_marks(margin, margin, margin + w, margin + h))
+        sheet = _new_page(writer, w + 2 * margin, h + 2 * margin, [(as_form(writer, page), move)], _crop_marks(margin, margin, margin + w, margin + h))
         sheet.trimbox = RectangleObject([margin, margin, margin + w, margin + h])
         sheet.bleedbox = RectangleObject([margin - BLEED, margin - BLEED, margin + w + BLEED, margin + h + BLEED])
     del writer.pages[0 : len(originals)]

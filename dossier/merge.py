@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
+    DecodedStreamObject,
     DictionaryObject,
     Fit,
     FloatObject,
@@ -15,6 +16,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from .impose import as_form
 from .parts import Laid, Part
 
 
@@ -25,7 +27,7 @@ class Placed:
     page_kinds: list[str]  # per merged page: "front", "body", "landscape", "pad"
     sizes: list[tuple[float, float]]
     offsets: list[int]  # first merged page index of each part
-    anchors: dict[str, tuple[int, float, float]]  # id -> (merged page index, x, y from top)
+    anchors: dict[str, tuple[int, float, float, float, float]]  # id -> (merged page index, x1, y1, x2, y2 from the top left)
 
 
 def place(parts: list[Part], laid: list[Laid]) -> Placed:
@@ -38,8 +40,8 @@ def place(parts: list[Part], laid: list[Laid]) -> Placed:
         for width, height in result.sizes:
             kinds.append("front" if part.kind == "front" else ("landscape" if width > height else "body"))
             sizes.append((width, height))
-        for name, (page, x, y) in result.anchors.items():
-            anchors.setdefault(name, (offsets[-1] + page, x, y))
+        for name, (page, *box) in result.anchors.items():
+            anchors.setdefault(name, (offsets[-1] + page, *box))
         if number < len(parts) - 1 and result.pages % 2:
             kinds.append("pad")
             sizes.append(result.sizes[-1] if result.sizes[-1][0] < result.sizes[-1][1] else result.sizes[0])
@@ -53,9 +55,7 @@ def merge(parts: list[Part], laid: list[Laid], placed: Placed, folios_pdf: bytes
         if number < len(parts) - 1 and result.pages % 2:
             width, height = placed.sizes[len(writer.pages)]
             writer.add_blank_page(width, height)
-    folios = PdfReader(io.BytesIO(folios_pdf))
-    for page, folio in zip(writer.pages, folios.pages):
-        page.merge_page(folio)
+    _stamp(writer, folios_pdf)
     _drop_internal_links(writer)
     _add_links(writer, laid, placed)
     _add_outline(writer, parts, placed)
@@ -63,6 +63,32 @@ def merge(parts: list[Part], laid: list[Laid], placed: Placed, folios_pdf: bytes
     writer._root_object[NameObject("/Lang")] = TextStringObject(lang)
     writer._root_object[NameObject("/PageMode")] = NameObject("/UseOutlines")
     return writer
+
+
+def _stamp(writer: PdfWriter, layer_pdf: bytes) -> None:
+    """Draw each page of ``layer_pdf`` (folios, contents numbers) over the same page of the
+    book, as a Form XObject: the pages' own content is wrapped, not parsed."""
+    pages = len(writer.pages)
+    writer.append(PdfReader(io.BytesIO(layer_pdf)), import_outline=False)
+    forms = [as_form(writer, page) for page in writer.pages[pages:]]
+    del writer.pages[pages:]
+    save, restore = _stream(writer, b"q"), _stream(writer, b"Q")
+    for page, form in zip(writer.pages, forms):
+        resources = DictionaryObject(page.get("/Resources", DictionaryObject()).get_object())
+        xobjects = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
+        xobjects[NameObject("/DossierLayer")] = form
+        resources[NameObject("/XObject")] = xobjects
+        page[NameObject("/Resources")] = resources
+        raw = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()
+        contents = raw.get_object()
+        own = list(contents) if isinstance(contents, ArrayObject) else [raw]  # references, not copies
+        page[NameObject("/Contents")] = ArrayObject([save, *own, restore, _stream(writer, b"q /DossierLayer Do Q")])
+
+
+def _stream(writer: PdfWriter, data: bytes):
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return writer._add_object(stream)
 
 
 def _drop_internal_links(writer: PdfWriter) -> None:
@@ -88,7 +114,7 @@ def _add_links(writer: PdfWriter, laid, placed: Placed) -> None:
                 continue
             source = offset + page
             height = placed.sizes[source][1]
-            target_page, x, y = placed.anchors[target]
+            target_page, x, y, *_ = placed.anchors[target]
             destination = ArrayObject([
                 writer.pages[target_page].indirect_reference, NameObject("/XYZ"),
                 FloatObject(x), FloatObject(placed.sizes[target_page][1] - y), NumberObject(0),
@@ -110,7 +136,7 @@ def _add_outline(writer: PdfWriter, parts: list[Part], placed: Placed) -> None:
         for level, anchor, text in part.headings:
             if anchor not in placed.anchors:
                 continue
-            page, x, y = placed.anchors[anchor]
+            page, x, y, *_ = placed.anchors[anchor]
             while stack and stack[-1][0] >= level:
                 stack.pop()
             parent = stack[-1][1] if stack else None

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import audit
 from .typeset import layout, write_atomically, write_pdf
 
-CACHE_VERSION = "2"  # bump when what a part's cache entry holds changes
+CACHE_VERSION = "3"  # bump when what a part's cache entry holds changes
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
 
 
@@ -43,7 +43,7 @@ class Laid:
     pdf: Path
     pages: int
     sizes: list[tuple[float, float]]  # page width, height in points
-    anchors: dict[str, list[float]]  # id -> [page index, x pt, y pt from the top]
+    anchors: dict[str, list[float]]  # id -> [page index, x1, y1, x2, y2] of its box, pt from the top left
     links: list[list]  # [page index, target id, [x1, y1, x2, y2] pt from the top]
     notes_off_page: list[list]  # [note id, call page, note page], pages 1-based within the part
     warnings: list[str] = field(default_factory=list)
@@ -204,8 +204,8 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     anchors, links, sizes = {}, [], []
     for index, page in enumerate(document.pages):
         sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
-        for name, (x, y, *_) in page.anchors.items():
-            anchors.setdefault(name, [index, x * PX_TO_PT, y * PX_TO_PT])
+        for name, rectangle in page.anchors.items():
+            anchors.setdefault(name, [index, *(v * PX_TO_PT for v in rectangle)])
         for kind, target, rectangle, _ in page.links:
             if kind == "internal":
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])

@@ -123,10 +123,25 @@ def _write(result: BuildResult, path: Path, make, description: str) -> None:
     result.described[path] = description.format(count[0])
 
 
-def front_part(book: Book, environment: jinja2.Environment, html_path: Path, pages: dict[str, int]) -> Part:
-    """Title page and contents; ``pages`` gives the contents' page numbers."""
-    html_text = assemble(book, html_path, "part.html.j2", {"kind": "front", "pages": pages}, environment)
+# Room for a page number in the front matter's contents, in figure spaces (as wide as a digit).
+SLOT_DIGITS = 3
+
+
+def front_part(book: Book, environment: jinja2.Environment, html_path: Path, digits: int = SLOT_DIGITS) -> Part:
+    """Title page and contents, with a blank slot where each page number goes: the numbers
+    are stamped later, so the front matter does not wait for, or depend on, the chapters."""
+    slots = {id_: "\u2007" * digits for id_, _ in _contents_ids(book)}
+    html_text = assemble(book, html_path, "part.html.j2", {"kind": "front", "pages": slots, "layer": "slots"}, environment)
     return Part("front", "front", html_text, headings=((1, "contents", "Contents"),))
+
+
+def _contents_ids(book: Book) -> list[tuple[str, str]]:
+    """The ids the contents gives a page number for, each with its level ("chapter" or
+    "section", the entry's class in contents.html.j2)."""
+    ids = []
+    for part in book.chapters:
+        ids += [(f"{part.chapter.slug}-title", "chapter"), *((id_, "section") for level, id_, _ in part.headings if level == 2)]
+    return ids + ([("bibliography-title", "chapter")] if book.bibliography else [])
 
 
 def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> list[Part]:
@@ -153,38 +168,37 @@ def handout_part(book: Book, handout: Handout, environment: jinja2.Environment, 
 
 def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, out_dir: Path, result: BuildResult,
                  handouts: list[Handout] = (), dossier: bool = True, workers: parts_mod.Workers | None = None) -> None:
-    """Typeset the dossier's parts and the handouts in parallel (cached); then the front
-    matter, whose contents lists the parts' page numbers; then merge the dossier, stamp its
-    folios, and write every PDF."""
+    """Typeset the dossier's parts (front matter, chapters, bibliography) and the handouts in
+    parallel (cached); merge the dossier, stamp its folios and contents numbers, and write
+    every PDF."""
     settings = book.settings
     roots = [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
     cache_dir = out_dir / ".cache" / "parts"
     assets = parts_mod.asset_digest([template_file(settings, "dossier.css"), *(TOOL_ROOT / "fonts" / f for f in FONT_FILES)])
     with _stage(result, "typeset"):
-        body = body_parts(book, environment, html_path) if dossier else []
+        parts = [front_part(book, environment, html_path), *body_parts(book, environment, html_path)] if dossier else []
         extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
-        laid_all = parts_mod.typeset_parts(body + extra, html_path, roots, cache_dir, assets, workers)
-        laid, laid_handouts = laid_all[: len(body)], laid_all[len(body):]
-        parts = body
-        if dossier:
-            # The contents' page numbers depend on the front matter's own length: typeset it
-            # with the numbers that a length gives, until the length holds.
-            front_pages = 4
-            for _ in range(3):
-                front_source = front_part(book, environment, html_path, _page_numbers(laid, front_pages))
-                front = parts_mod.typeset_parts([front_source], html_path, roots, cache_dir, assets, workers)[0]
-                if front.pages + front.pages % 2 == front_pages:
-                    break
-                front_pages = front.pages + front.pages % 2
-            else:
-                result.warnings.append(warning("", 0, "the contents' page numbers may be off: the front matter's length did not settle"))
-            parts, laid = [front_source, *body], [front, *laid]
+        laid_all = parts_mod.typeset_parts(parts + extra, html_path, roots, cache_dir, assets, workers)
+        laid, laid_handouts = laid_all[: len(parts)], laid_all[len(parts):]
+        digits = SLOT_DIGITS
+        if dossier and len(str(len(merge_mod.place(parts, laid).page_kinds))) > digits:
+            digits = len(str(len(merge_mod.place(parts, laid).page_kinds)))  # a book of 1,000 pages or more
+            parts[0] = front_part(book, environment, html_path, digits)
+            laid[0] = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets, workers)[0]
         result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
         result.parts = len(laid) + len(laid_handouts)
     with _stage(result, "merge"):
         if dossier:
             placed = merge_mod.place(parts, laid)
-            folios = assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in placed.page_kinds]}, environment)
+            stamps: dict[int, list] = {}  # merged page index -> the contents numbers stamped on it
+            for id_, level in _contents_ids(book):
+                slot, target = placed.anchors.get(f"toc-page-{id_}"), placed.anchors.get(id_)
+                if slot and target:
+                    page, x1, y1, x2, y2 = slot
+                    number = str(target[0] + 1).rjust(digits, "\u2007")
+                    stamps.setdefault(page, []).append((f"toc-{level}", x1, y1, x2, y2, number))
+            folios = assemble(book, html_path, "folios.html.j2", {
+                "kinds": [_folio_page(k) for k in placed.page_kinds], "stamps": stamps}, environment)
             folio_pdf, folio_key = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets, workers)
             writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
@@ -230,16 +244,6 @@ def _report_notes(result: BuildResult, laid, offsets, where: str = "") -> None:
 def _folio_page(kind: str) -> str:
     """The named page that draws (or, for the front matter and padding, omits) a folio."""
     return {"front": "front", "pad": "front", "landscape": "landscape"}.get(kind, "auto")
-
-
-def _page_numbers(laid, front_pages: int) -> dict[str, int]:
-    """Printed page number of every id, given the front matter's length."""
-    numbers, start = {}, front_pages + 1
-    for result in laid:
-        for name, (page, _, _) in result.anchors.items():
-            numbers.setdefault(name, start + page)
-        start += result.pages + result.pages % 2
-    return numbers
 
 
 def _metadata(settings: Settings) -> dict[str, str]:
@@ -411,6 +415,7 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
         "date_iso": settings.date.strftime("%Y-%m-%dT%H:%M:%SZ") if template_name == "dossier.html.j2" else "",
         "date_display": f"{settings.date.day} {settings.date:%B %Y}",
         "pages": {},
+        "layer": "",  # contents: "" (target-counter) or "slots" (see contents.html.j2)
         **(extra or {}),
     }
     try:

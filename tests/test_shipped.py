@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from dossier.config import load_settings
 from dossier.impose import booklet_order
 from dossier.pipeline import build
+from pdfcheck import contents_entries, page_texts
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -140,3 +141,13 @@ def test_no_citation_or_note_syntax_left_in_the_text(shipped):
     for handout in (out / "handouts").glob("*.pdf"):
         text = "".join(page.extract_text() for page in PdfReader(handout).pages)
         assert "[@" not in text and "[^" not in text, handout.name
+
+
+def test_contents_numbers_point_to_their_headings(shipped):
+    out, _ = shipped
+    entries = contents_entries(out / "dossier.pdf")
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    assert len(entries) == html.count('<li class="toc-chapter">') + html.count('<li class="toc-section">')
+    pages = page_texts(out / "dossier.pdf")
+    for title, number in entries:
+        assert title[:30] in pages[number - 1], (title, number)

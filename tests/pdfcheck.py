@@ -1,0 +1,48 @@
+"""Reading the printed contents back out of a PDF, for the tests."""
+from __future__ import annotations
+
+import re
+
+from pypdf import PdfReader
+
+
+def _rows(page) -> dict[float, list[tuple[float, str]]]:
+    """The page's text in rows by baseline (in points from the bottom), each row's pieces by x,
+    whichever content stream drew them (the page's own, or a layer stamped over it)."""
+    rows: dict[float, list[tuple[float, str]]] = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            rows.setdefault(round(y, 1), []).append((x, text))
+
+    page.extract_text(visitor_text=visit)
+    return rows
+
+
+def contents_entries(pdf) -> list[tuple[str, int]]:
+    """(the entry's text on the line that carries its page number, the number), in order, from
+    the page headed Contents and the pages after it that go on with leaders."""
+    entries, started = [], False
+    for page in PdfReader(pdf).pages:
+        rows = _rows(page)
+        started = started or any(text.strip() == "Contents" for row in rows.values() for _, text in row)
+        if not started:
+            continue
+        found = []
+        for y in sorted(rows, reverse=True):
+            pieces = [text for _, text in sorted(rows[y])]
+            number = pieces[-1].replace("\u2007", "").strip()
+            if number.isdigit() and len(pieces) > 1 and re.search(r"\. \.\s*$", pieces[-2]):
+                title = re.sub(r"(\s*\.)+\s*$", "", " ".join(pieces[:-1])).strip()
+                title = re.sub(r"^\d+\s+", "", title)  # the chapter's number
+                found.append((" ".join(title.split()), int(number)))
+        if not found:
+            break
+        entries += found
+    return entries
+
+
+def page_texts(pdf) -> list[str]:
+    return [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
