@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from dossier.errors import BuildError
     from dossier import fingerprint
 
+    workers = None
     try:
         overrides = {"paper": args.paper} if args.paper else None
         settings = load_settings(args.root, overrides)
@@ -60,9 +61,14 @@ def main(argv: list[str] | None = None) -> int:
             for path in outputs:
                 print(f"up to date: {_shown(path)}")
             return 0
+        targets = TARGETS_OF[args.output]
+        if set(targets) & {"dossier", "handouts"}:
+            from dossier.workers import Workers
+
+            workers = Workers()  # first of all: they load WeasyPrint while the book is read
         from dossier.pipeline import build  # WeasyPrint and friends: only when there is work
 
-        result = build(settings.root, TARGETS_OF[args.output], settings=settings)
+        result = build(settings.root, targets, settings=settings, workers=workers)
         if not result.failed:
             fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
     except BuildError as exc:
@@ -79,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 2
+    finally:
+        if workers is not None:
+            workers.close()
 
     for problem in result.warnings:
         print(problem, file=sys.stderr)

@@ -1,6 +1,8 @@
 """What the layout did: notes printed off their call's page, characters the book face lacks."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -12,12 +14,26 @@ from .errors import Problem, warning
 
 
 @lru_cache(maxsize=8)
-def font_coverage(font_files: tuple[Path, ...]) -> frozenset[int]:
-    """Code points that every one of the faces (regular, italic, bold…) can draw."""
+def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -> frozenset[int]:
+    """Code points that every one of the faces (regular, italic, bold…) can draw; kept in
+    ``cache_dir`` under the fonts' digest, since reading the character maps takes a while."""
+    from .parts import file_digest
+    from .typeset import write_atomically
+
+    key = hashlib.sha256("".join(file_digest(f) for f in font_files).encode()).hexdigest()[:24]
+    cached = cache_dir / f"coverage-{key}.json" if cache_dir else None
+    if cached and cached.exists():
+        try:
+            return frozenset(json.loads(cached.read_text(encoding="utf-8")))
+        except ValueError:
+            pass
     covered: set[int] | None = None
     for font_file in font_files:
         cmap = set(TTFont(font_file, lazy=True).getBestCmap())
         covered = cmap if covered is None else covered & cmap
+    if cached:
+        data = json.dumps(sorted(covered or ())).encode()
+        write_atomically(cached, lambda handle: handle.write(data))
     return frozenset(covered or ())
 
 

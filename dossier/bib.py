@@ -74,8 +74,19 @@ def load_bibliography(
 
 def decode_latex(value: str) -> str:
     """LaTeX to Unicode; case-protecting braces are kept, ``{\\v{Z}}`` becomes ``Ž``."""
+    if _PLAIN.fullmatch(value) and value == value.strip():
+        return value  # nothing LaTeX would change: most fields, read without the parser
+    return _parse_latex(value)
+
+
+def _parse_latex(value: str) -> str:
     nodes, _, _ = LatexWalker(value, tolerant_parsing=True).get_latex_nodes()
     return _nodes_to_text(nodes or [])
+
+
+# No command, group, special character, ligature (-- `` '' !` ?`) or run of spaces: text that
+# the LaTeX reading gives back as it is (tests/test_bib.py checks this on every field we have).
+_PLAIN = re.compile(r"(?:[^\\{}$~%&#^_\-`'!?\s]|-(?!-)|'(?!')|[!?](?!`)|(?<!\s) (?! ))*")
 
 
 def parse_names(raw: str) -> tuple[Person, ...]:

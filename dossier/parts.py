@@ -17,11 +17,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from multiprocessing import get_context
 from pathlib import Path
 
 from . import audit
 from .typeset import layout, write_atomically, write_pdf
+from .workers import Workers
 
 CACHE_VERSION = "3"  # bump when what a part's cache entry holds changes
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
@@ -88,39 +88,6 @@ def file_digest(path: Path) -> str:
 @lru_cache(maxsize=4096)
 def _digest(path: Path, mtime_ns: int, size: int) -> str:  # hashed once per version of a file
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class Workers:
-    """Processes that typeset, one per core, started early so that they load WeasyPrint while
-    this process reads and renders the book. Unused, they are stopped without waiting."""
-
-    def __init__(self, count: int | None = None):
-        self.count = count or len(os.sched_getaffinity(0)) or 1
-        self.pool = get_context("fork").Pool(self.count)
-        self.used = False
-        for _ in range(self.count):
-            self.pool.apply_async(_warm_up)
-
-    def map(self, function, jobs: list[tuple]) -> list:
-        self.used = True
-        return self.pool.starmap(function, jobs, chunksize=1)
-
-    def run(self, function, *args):
-        self.used = True
-        return self.pool.apply(function, args)
-
-    def close(self) -> None:
-        if self.used:
-            self.pool.close()
-        else:
-            self.pool.terminate()
-        self.pool.join()
-
-
-def _warm_up() -> None:
-    import weasyprint
-
-    weasyprint.HTML(string="<p>.</p>").render()  # fontconfig and Pango, ready for the first part
 
 
 def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,

@@ -6,6 +6,7 @@ before anything is written, so the last good outputs stay as they were.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from contextlib import contextmanager
@@ -66,22 +67,26 @@ TARGETS = ("dossier", "handouts", "booklet", "print")
 DEFAULT_TARGETS = ("dossier", "handouts", "booklet")
 
 
-def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settings: Settings | None = None) -> BuildResult:
+def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settings: Settings | None = None,
+          workers: parts_mod.Workers | None = None) -> BuildResult:
     """Build ``output/dossier.html`` and the outputs named in ``targets``.
 
     A handout with errors is reported in ``result.failed`` and skipped; the other outputs
     are still written. Errors in the dossier's own sources stop the build (BuildError).
+    ``workers``, if given, typeset (and stay the caller's); otherwise the build starts its own.
     """
     targets = set(targets)
     if targets & {"booklet", "print"}:
         targets.add("dossier")
     result = BuildResult()
     settings = settings or load_settings(root)
-    workers = parts_mod.Workers() if targets & {"dossier", "handouts"} else None
+    own = workers is None and bool(targets & {"dossier", "handouts"})
+    if own:
+        workers = parts_mod.Workers()
     try:
         _build(settings, targets, result, workers)
     finally:
-        if workers:
+        if own:
             workers.close()
     return result
 
@@ -91,7 +96,8 @@ def _build(settings: Settings, targets: set[str], result: BuildResult, workers) 
         book = gather(settings, result.warnings)
         handouts = []
         if "handouts" in targets:
-            handouts, failed, found = gather_handouts(book, render_chapters, glyph_problems)
+            glyphs = functools.partial(glyph_problems, cache_dir=settings.path("output_dir") / ".cache")
+            handouts, failed, found = gather_handouts(book, render_chapters, glyph_problems=glyphs)
             result.failed += failed
             result.warnings += found
     out_dir = settings.path("output_dir")
@@ -282,7 +288,8 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     rendered, found = render_chapters(chapters, style, references, treaties, settings)
     problems += found
     problems += _check_citations(settings, references, style.cited_keys)
-    problems += glyph_problems(chapters, references.values(), _data_texts(treaties) + _settings_texts(settings))
+    problems += glyph_problems(chapters, references.values(), _data_texts(treaties) + _settings_texts(settings),
+                               cache_dir=settings.path("output_dir") / ".cache")
     _stop_on_errors(problems, warnings)
 
     listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
@@ -313,9 +320,9 @@ def render_chapters(chapters, style, references, treaties: data.TreatyData, sett
     return rendered, problems
 
 
-def glyph_problems(chapters, references=(), other: list[tuple[str, int, str]] = ()) -> list[Problem]:
+def glyph_problems(chapters, references=(), other: list[tuple[str, int, str]] = (), cache_dir: Path | None = None) -> list[Problem]:
     """Characters the book face cannot draw, in chapters, bibliography, data and settings."""
-    coverage = audit.font_coverage(tuple(TOOL_ROOT / "fonts" / name for name in FONT_FILES))
+    coverage = audit.font_coverage(tuple(TOOL_ROOT / "fonts" / name for name in FONT_FILES), cache_dir)
     texts = [(c.location.path, c.body_line, c.body) for c in chapters]
     texts += [(ref.location.path, ref.location.line, " ".join(ref.fields.values())) for ref in references]
     return audit.missing_glyphs(texts + list(other), coverage)

@@ -113,6 +113,7 @@ def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
 def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: dict | None = None,
           interval: float = 0.3, stop: threading.Event | None = None) -> None:
     from .pipeline import build
+    from .workers import Workers
 
     status = Status()
     allowed = [settings.path(name).resolve() for name in ("output_dir", "content_dir", "templates_dir")]
@@ -125,16 +126,18 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
     say("watching content, bibliography, data, templates and styles; Ctrl-C stops")
     stop = stop or threading.Event()
     seen: dict = {}
+    workers = Workers()  # kept warm from one save to the next
     try:
         while not stop.is_set():
             current = snapshot(settings)
             if current != seen:
                 seen = current
-                _rebuild(settings.root, overrides, status, say, build)
+                _rebuild(settings.root, overrides, status, say, partial(build, workers=workers))
             stop.wait(interval)
     except KeyboardInterrupt:
         pass
     finally:
+        workers.close(wait=False)
         server.shutdown()
         server.server_close()
         say("stopped")

@@ -166,3 +166,28 @@ def test_undefined_string_is_a_warning(tmp_path: Path) -> None:
 
 def test_type_names_lower_cased(tmp_path: Path) -> None:
     assert one(tmp_path, "@InCollection{x, title={T}}").type == "incollection"
+
+
+def _all_field_values():
+    import bibtexparser
+
+    repo = Path(__file__).resolve().parent.parent
+    values = []
+    for path in [repo / "bib" / "dossier.bib", *sorted((repo / "tests").rglob("*.bib"))]:
+        library = bibtexparser.parse_string(path.read_text(encoding="utf-8"))
+        values += [str(field.value) for entry in library.entries for field in entry.fields]
+    return values
+
+
+TRICKY = ["pp. 12--15", "``quoted''", "it's", "Why?` no", "a  b", " lead", "trail ", "line\nbreak", "100%",
+          "A & B", "x_1", "a~b", "$x$", "Wait!`", "tab\there", "don''t", "-", "a - b", "Eidintas, Alfonsas"]
+
+
+def test_plain_fields_skip_the_latex_parser_and_read_the_same():
+    from dossier.bib import _PLAIN, _parse_latex, decode_latex
+
+    values = _all_field_values() + TRICKY
+    plain = [v for v in values if _PLAIN.fullmatch(v) and v == v.strip()]
+    assert len(values) > 500 and len(plain) > len(values) / 2  # the shortcut is taken, mostly
+    for value in values:
+        assert decode_latex(value) == _parse_latex(value), value
