@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from typing import Callable
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter
@@ -48,14 +49,16 @@ def place(parts: list[Part], laid: list[Laid]) -> Placed:
     return Placed(kinds, sizes, offsets, anchors)
 
 
-def merge(parts: list[Part], laid: list[Laid], placed: Placed, folios_pdf: bytes, metadata: dict[str, str], lang: str) -> PdfWriter:
+def merge(parts: list[Part], laid: list[Laid], placed: Placed, layer: Callable[[], bytes], metadata: dict[str, str], lang: str) -> PdfWriter:
+    """The parts end to end, with ``layer()`` (folios, contents numbers: a PDF being made
+    meanwhile) stamped over the pages, links, bookmarks and metadata."""
     writer = PdfWriter()
     for number, (part, result) in enumerate(zip(parts, laid)):
         writer.append(str(result.pdf), import_outline=False)
         if number < len(parts) - 1 and result.pages % 2:
             width, height = placed.sizes[len(writer.pages)]
             writer.add_blank_page(width, height)
-    _stamp(writer, folios_pdf)
+    _stamp(writer, layer())
     _drop_internal_links(writer)
     _add_links(writer, laid, placed)
     _add_outline(writer, parts, placed)

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from . import audit
 from .typeset import layout, write_atomically, write_pdf
@@ -137,15 +138,22 @@ def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
 
 
 def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
-                  workers: Workers | None = None) -> tuple[bytes, str]:
-    """A small document (the folios), as PDF bytes, cached like a part; returns the bytes
-    and the cache key."""
+                  workers: Workers | None = None) -> tuple[Callable[[], bytes], str]:
+    """A small document (the folios), cached like a part: started now (on a worker, while this
+    process goes on); returns a function that gives its PDF bytes when they are needed, and
+    the cache key."""
     key = cache_key(Part("folios", "folios", html_text), assets)
     path = cache_dir / f"{key}.pdf"
-    if not path.exists():
-        data = workers.run(_render, html_text, base_url, roots) if workers else _render(html_text, base_url, roots)
+    if path.exists():
+        return path.read_bytes, key
+    pending = workers.start(_render, html_text, base_url, roots) if workers else None
+
+    def result() -> bytes:
+        data = pending.get() if pending else _render(html_text, base_url, roots)
         write_atomically(path, lambda handle: handle.write(data))
-    return path.read_bytes(), key
+        return data
+
+    return result, key
 
 
 def _render(html_text: str, base_url: Path, roots: list[Path]) -> bytes:

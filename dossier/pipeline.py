@@ -206,7 +206,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
             folios = assemble(book, html_path, "folios.html.j2", {
                 "kinds": [_folio_page(k) for k in placed.page_kinds], "stamps": stamps}, environment)
             folio_pdf, folio_key = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets, workers)
-            writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)
+            writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)  # meanwhile
             pdf_path = out_dir / "dossier.pdf"
             write_atomically(pdf_path, writer.write)
             result.pages = len(placed.page_kinds)

@@ -22,9 +22,10 @@ class Workers:
         self.used = True
         return self.pool.starmap(function, jobs, chunksize=1)
 
-    def run(self, function, *args):
+    def start(self, function, *args):
+        """Run ``function(*args)`` on a worker; ``.get()`` on the result waits for it."""
         self.used = True
-        return self.pool.apply(function, args)
+        return self.pool.apply_async(function, args)
 
     def close(self, wait: bool = True) -> None:
         """Let the work in hand finish (``wait``), or stop at once (unused, or interrupted)."""
