@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from dossier.errors import BuildError
     from dossier import fingerprint
 
-    workers = None
+    workers = result = None
     try:
         overrides = {"paper": args.paper} if args.paper else None
         settings = load_settings(args.root, overrides)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         if workers is not None:
-            workers.close()
+            workers.close(wait=result is not None)
 
     for problem in result.warnings:
         print(problem, file=sys.stderr)

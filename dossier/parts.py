@@ -149,7 +149,7 @@ def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: 
     pending = workers.start(_render, html_text, base_url, roots) if workers else None
 
     def result() -> bytes:
-        data = pending.get() if pending else _render(html_text, base_url, roots)
+        data = pending.result() if pending else _render(html_text, base_url, roots)
         write_atomically(path, lambda handle: handle.write(data))
         return data
 

@@ -83,11 +83,13 @@ def build(root: Path, targets: tuple[str, ...] | set[str] = ("dossier",), settin
     own = workers is None and bool(targets & {"dossier", "handouts"})
     if own:
         workers = parts_mod.Workers()
+    finished = False
     try:
         _build(settings, targets, result, workers)
+        finished = True
     finally:
         if own:
-            workers.close()
+            workers.close(wait=finished)
     return result
 
 

@@ -118,15 +118,19 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
     status = Status()
     allowed = [settings.path(name).resolve() for name in ("output_dir", "content_dir", "templates_dir")]
     allowed += [(TOOL_ROOT / "templates").resolve(), (TOOL_ROOT / "fonts").resolve()]
-    handler = partial(PreviewHandler, directory=str(settings.root), status=status, allowed=allowed)
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    workers = Workers()  # kept warm from one save to the next; forked before the server's thread starts
+    try:
+        handler = partial(PreviewHandler, directory=str(settings.root), status=status, allowed=allowed)
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except BaseException:
+        workers.close(wait=False)
+        raise
     threading.Thread(target=server.serve_forever, daemon=True).start()
     html = settings.path("output_dir") / "dossier.html"
     say(f"preview: http://127.0.0.1:{server.server_address[1]}/{html.relative_to(settings.root).as_posix()}")
     say("watching content, bibliography, data, templates and styles; Ctrl-C stops")
     stop = stop or threading.Event()
     seen: dict = {}
-    workers = Workers()  # kept warm from one save to the next
     try:
         while not stop.is_set():
             current = snapshot(settings)

@@ -1,39 +1,68 @@
 """The processes that typeset, one per core.
 
-Loading WeasyPrint takes a worker most of a second, longer than it takes this process to
-read and render the book, so the build starts them first of all (``build.py`` does so
-before it imports the pipeline), and each loads WeasyPrint as it starts. This module
-imports nothing heavy, so that the fork comes early. Unused, they are stopped without
-waiting.
+Loading WeasyPrint takes most of a second, about as long as it takes the build to read and
+render the book, so it is done once, at the very start, in one process forked for the
+purpose (``build.py`` starts it before it imports the pipeline): once that process has
+loaded WeasyPrint, it forks the typesetting workers, which start ready, and passes them the
+jobs this process sends. Loading it in every worker would put three processes on two cores
+just when the book is being read. This module imports nothing heavy, so the fork comes early.
 """
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
+import signal
+import threading
+from concurrent.futures import Future
+from functools import partial
 from multiprocessing import get_context
 
 
 class Workers:
     def __init__(self, count: int | None = None):
         self.count = count or len(os.sched_getaffinity(0)) or 1
-        self.pool = get_context("fork").Pool(self.count, initializer=_warm_up)
-        self.used = False
+        context = get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs, self.count), name="dossier-typesetting")
+        self._process.start()
+        theirs.close()
+        self._pending: dict[int, Future] = {}
+        self._lock = threading.Lock()
+        self._numbers = itertools.count()
+        self.used = self._closed = False
+        threading.Thread(target=self._receive, daemon=True).start()
+        atexit.register(self.close, False)  # never left waiting for jobs when this process ends
+
+    def start(self, function, *args) -> Future:
+        """Run ``function(*args)`` on a worker; ``.result()`` waits for it (or raises its error)."""
+        self.used = True
+        future: Future = Future()
+        with self._lock:
+            number = next(self._numbers)
+            self._pending[number] = future
+            self._connection.send(("job", number, function, args))
+        return future
 
     def map(self, function, jobs: list[tuple]) -> list:
-        self.used = True
-        return self.pool.starmap(function, jobs, chunksize=1)
-
-    def start(self, function, *args):
-        """Run ``function(*args)`` on a worker; ``.get()`` on the result waits for it."""
-        self.used = True
-        return self.pool.apply_async(function, args)
+        futures = [self.start(function, *job) for job in jobs]
+        return [future.result() for future in futures]
 
     def close(self, wait: bool = True) -> None:
         """Let the work in hand finish (``wait``), or stop at once (unused, or interrupted)."""
-        if self.used and wait:
-            self.pool.close()
-        else:
-            self.pool.terminate()
-        self.pool.join()
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        try:
+            with self._lock:
+                self._connection.send(("close",) if wait and self.used else ("stop",))
+        except OSError:
+            pass
+        self._process.join(timeout=None if wait and self.used else 5)
+        if self._process.is_alive():
+            self._process.kill()
+        self._connection.close()
 
     def __enter__(self) -> Workers:
         return self
@@ -41,11 +70,57 @@ class Workers:
     def __exit__(self, kind, *exc) -> None:
         self.close(wait=kind is None)
 
+    def _receive(self) -> None:
+        try:
+            while True:
+                number, ok, value = self._connection.recv()
+                with self._lock:
+                    future = self._pending.pop(number)
+                future.set_result(value) if ok else future.set_exception(value)
+        except (EOFError, OSError):
+            with self._lock:
+                pending, self._pending = list(self._pending.values()), {}
+            for future in pending:
+                future.set_exception(RuntimeError("the typesetting processes stopped"))
+
+
+def _serve(connection, count: int) -> None:
+    """The forking process: load WeasyPrint, fork the workers, pass jobs and results on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
+    _warm_up()
+    pool = get_context("fork").Pool(count)
+    sending = threading.Lock()
+
+    def reply(number: int, ok: bool, value) -> None:
+        with sending:
+            try:
+                connection.send((number, ok, value))
+            except Exception as exc:  # a result or an error that does not pickle
+                connection.send((number, False, RuntimeError(f"{type(value).__name__}: {value} ({exc})")))
+
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):  # the build is gone
+            pool.terminate()
+            break
+        if message[0] == "job":
+            _, number, function, args = message
+            pool.apply_async(function, args, callback=partial(reply, number, True), error_callback=partial(reply, number, False))
+        elif message[0] == "close":
+            pool.close()
+            pool.join()  # every result has been sent when this returns
+            break
+        else:
+            pool.terminate()
+            break
+    connection.close()
+
 
 def _warm_up() -> None:
     import weasyprint
 
-    from . import notes_speedup, parts  # noqa: F401  (what the first task will need)
+    from . import notes_speedup, parts  # noqa: F401  (what the jobs will need)
 
     notes_speedup.install()
     weasyprint.HTML(string="<p>.</p>").render()  # fontconfig and Pango, ready for the first part
