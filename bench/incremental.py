@@ -10,7 +10,8 @@ the runs:
   no-op      a rebuild with nothing changed
   edit       a rebuild after one sentence changed in one chapter
   warm edit  the same inside a process that has built before (what `watch` does on a save)
-  memory     peak resident memory of the build, all its processes together (sampled)
+  memory     peak resident memory of a clean build, all its processes together (sampled, in
+             a run of its own: sampling would slow the timed runs)
 Prints figures, and the ratios the targets are stated in; asserts nothing.
 """
 from __future__ import annotations
@@ -63,8 +64,9 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall time and peak memory (process tree) of one command."""
+def timed(command: list[str], cwd: Path, memory: bool = False) -> tuple[float, int]:
+    """Wall time of one command, and (``memory``) its peak memory, process tree included. The
+    sampling costs CPU on a small machine, so a timed run does not sample."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -76,9 +78,11 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)
-    sampler.start()
+    if memory:
+        sampler.start()
     _, err = process.communicate()
-    sampler.join()
+    if memory:
+        sampler.join()
     if process.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{err.decode()}")
     return time.perf_counter() - start, peak
@@ -112,15 +116,15 @@ def measure(root: Path, runs: int) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {"full": [], "one call": [], "no-op": [], "edit": [], "warm edit": [], "memory": []}
     for run in range(runs):
         shutil.rmtree(root / "output", ignore_errors=True)
-        seconds, peak = timed(build, root)
-        figures["full"].append(seconds)
-        figures["memory"].append(peak)
+        figures["full"].append(timed(build, root)[0])
         figures["one call"].append(timed([PYTHON, "-c", ONE_CALL, str(root / "output" / "dossier.html"), "/dev/null"], root)[0])
         figures["no-op"].append(timed(build, root)[0])
         edit_one_sentence(root)
         figures["edit"].append(timed(build, root)[0])
         warm = subprocess.run([PYTHON, "-c", WARM_EDIT, str(REPO), str(root)], capture_output=True, text=True, check=True)
         figures["warm edit"].append(float(warm.stdout.strip().splitlines()[-1]))
+    shutil.rmtree(root / "output", ignore_errors=True)
+    figures["memory"].append(timed(build, root, memory=True)[1])  # a clean build, sampled
     return figures
 
 
