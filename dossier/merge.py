@@ -49,16 +49,17 @@ def place(parts: list[Part], laid: list[Laid]) -> Placed:
     return Placed(kinds, sizes, offsets, anchors)
 
 
-def merge(parts: list[Part], laid: list[Laid], placed: Placed, layer: Callable[[], bytes], metadata: dict[str, str], lang: str) -> PdfWriter:
-    """The parts end to end, with ``layer()`` (folios, contents numbers: a PDF being made
-    meanwhile) stamped over the pages, links, bookmarks and metadata."""
+def merge(parts: list[Part], laid: list[Laid], placed: Placed, layers: list[Callable[[], bytes]], metadata: dict[str, str], lang: str) -> PdfWriter:
+    """The parts end to end, with the layer (folios, contents numbers: PDFs being made
+    meanwhile, whose pages follow one another) stamped over the pages; links, bookmarks and
+    metadata."""
     writer = PdfWriter()
     for number, (part, result) in enumerate(zip(parts, laid)):
         writer.append(str(result.pdf), import_outline=False)
         if number < len(parts) - 1 and result.pages % 2:
             width, height = placed.sizes[len(writer.pages)]
             writer.add_blank_page(width, height)
-    _stamp(writer, layer())
+    _stamp(writer, [layer() for layer in layers])
     _drop_internal_links(writer)
     _add_links(writer, laid, placed)
     _add_outline(writer, parts, placed)
@@ -68,11 +69,12 @@ def merge(parts: list[Part], laid: list[Laid], placed: Placed, layer: Callable[[
     return writer
 
 
-def _stamp(writer: PdfWriter, layer_pdf: bytes) -> None:
-    """Draw each page of ``layer_pdf`` (folios, contents numbers) over the same page of the
-    book, as a Form XObject: the pages' own content is wrapped, not parsed."""
+def _stamp(writer: PdfWriter, layer_pdfs: list[bytes]) -> None:
+    """Draw each page of the layer (folios, contents numbers) over the same page of the book,
+    as a Form XObject: the pages' own content is wrapped, not parsed."""
     pages = len(writer.pages)
-    writer.append(PdfReader(io.BytesIO(layer_pdf)), import_outline=False)
+    for layer_pdf in layer_pdfs:
+        writer.append(PdfReader(io.BytesIO(layer_pdf)), import_outline=False)
     forms = [as_form(writer, page) for page in writer.pages[pages:]]
     del writer.pages[pages:]
     save, restore = _stream(writer, b"q"), _stream(writer, b"Q")

@@ -205,10 +205,17 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
                     page, x1, y1, x2, y2 = slot
                     number = str(target[0] + 1).rjust(digits, "\u2007")
                     stamps.setdefault(page, []).append((f"toc-{level}", x1, y1, x2, y2, number))
-            folios = assemble(book, html_path, "folios.html.j2", {
-                "kinds": [_folio_page(k) for k in placed.page_kinds], "stamps": stamps}, environment)
-            folio_pdf, folio_key = parts_mod.render_cached(folios, html_path, roots, cache_dir, assets, workers)
-            writer = merge_mod.merge(parts, laid, placed, folio_pdf, _metadata(settings), settings.language)  # meanwhile
+            # The layer in two documents, one per worker, the second starting on a right-hand page.
+            kinds = [_folio_page(k) for k in placed.page_kinds]
+            half = len(kinds) // 4 * 2
+            layers, layer_keys = [], []
+            for start, stop in ((0, half), (half, len(kinds))) if half else ((0, len(kinds)),):
+                html_text = assemble(book, html_path, "folios.html.j2", {
+                    "kinds": kinds[start:stop], "first": start, "stamps": stamps}, environment)
+                layer, key = parts_mod.render_cached(html_text, html_path, roots, cache_dir, assets, workers)
+                layers.append(layer)
+                layer_keys.append(key)
+            writer = merge_mod.merge(parts, laid, placed, layers, _metadata(settings), settings.language)  # meanwhile
             pdf_path = out_dir / "dossier.pdf"
             write_atomically(pdf_path, writer.write)
             result.pages = len(placed.page_kinds)
@@ -218,7 +225,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
         for handout, laid_handout in zip(handouts, laid_handouts):
             _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result)
         if dossier and handouts:  # a build of everything knows what is still in use
-            parts_mod.prune_cache(cache_dir, laid + laid_handouts, also=(folio_key,))
+            parts_mod.prune_cache(cache_dir, laid + laid_handouts, also=tuple(layer_keys))
         if handouts:
             names = {f"{handout.name}.pdf" for handout in handouts}
             for stale in (out_dir / "handouts").glob("*.pdf"):
