@@ -45,20 +45,43 @@ def place(parts: list[Part], laid: list[Laid]) -> Placed:
             anchors.setdefault(name, (offsets[-1] + page, *box))
         if number < len(parts) - 1 and result.pages % 2:
             kinds.append("pad")
-            sizes.append(result.sizes[-1] if result.sizes[-1][0] < result.sizes[-1][1] else result.sizes[0])
+            sizes.append(_pad_size(result))
     return Placed(kinds, sizes, offsets, anchors)
 
 
-def merge(parts: list[Part], laid: list[Laid], placed: Placed, layers: list[Callable[[], bytes]], metadata: dict[str, str], lang: str) -> PdfWriter:
-    """The parts end to end, with the layer (folios, contents numbers: PDFs being made
-    meanwhile, whose pages follow one another) stamped over the pages; links, bookmarks and
-    metadata."""
-    writer = PdfWriter()
-    for number, (part, result) in enumerate(zip(parts, laid)):
-        writer.append(str(result.pdf), import_outline=False)
-        if number < len(parts) - 1 and result.pages % 2:
-            width, height = placed.sizes[len(writer.pages)]
-            writer.add_blank_page(width, height)
+def _pad_size(result: Laid) -> tuple[float, float]:
+    """The blank page after a part that ends on a right-hand page: portrait, as the part's."""
+    return result.sizes[-1] if result.sizes[-1][0] < result.sizes[-1][1] else result.sizes[0]
+
+
+class Pages:
+    """The book's pages, gathered part by part in whatever order the parts are ready (each
+    goes in after the parts before it that are already there), so that most of the merging
+    is done while the workers are still typesetting."""
+
+    def __init__(self, parts: int):
+        self.writer = PdfWriter()
+        self.parts = parts
+        self.lengths: dict[int, int] = {}  # part index -> its pages, the blank after it included
+
+    def add(self, index: int, result: Laid) -> None:
+        position = sum(length for i, length in self.lengths.items() if i < index)
+        self.writer.merge(position, str(result.pdf), import_outline=False)
+        length = result.pages
+        if index < self.parts - 1 and result.pages % 2:
+            width, height = _pad_size(result)
+            self.writer.insert_blank_page(width, height, position + length)
+            length += 1
+        self.lengths[index] = length
+
+
+def merge(pages: Pages, parts: list[Part], laid: list[Laid], placed: Placed, layers: list[Callable[[], bytes]],
+          metadata: dict[str, str], lang: str) -> PdfWriter:
+    """The book from its ``pages`` (every part added), with the layer (folios, contents numbers:
+    PDFs being made meanwhile, whose pages follow one another) stamped over them; links,
+    bookmarks and metadata."""
+    writer = pages.writer
+    assert sorted(pages.lengths) == list(range(len(parts))) and len(writer.pages) == len(placed.page_kinds)
     _stamp(writer, [layer() for layer in layers])
     _drop_internal_links(writer)
     _add_links(writer, laid, placed)

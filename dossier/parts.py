@@ -17,6 +17,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Callable
 
@@ -92,21 +93,29 @@ def _digest(path: Path, mtime_ns: int, size: int) -> str:  # hashed once per ver
 
 
 def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
-                  workers: Workers | None = None) -> list[Laid]:
-    """Typeset every part not already in the cache (on ``workers``, else here); keep results in order."""
+                  workers: Workers | None = None, ready: Callable[[int, Laid], None] | None = None) -> list[Laid]:
+    """Typeset every part not already in the cache (on ``workers``, else here); keep results in
+    order. ``ready(index, laid)`` is called for each part as soon as it is there, cached ones
+    first, so that the caller can use the time the workers take."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     keys = [cache_key(part, assets) for part in parts]
     results: list[Laid | None] = [_from_cache(cache_dir, key) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
-    if todo:
-        # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
-        todo.sort(key=lambda i: -len(parts[i].html))
-        jobs = [(parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo]
-        done = workers.map(typeset_one, jobs) if workers else [typeset_one(*job) for job in jobs]
-        for i, laid in zip(todo, done):
-            meta = json.dumps(laid).encode("utf-8")
-            write_atomically(cache_dir / f"{keys[i]}.json", lambda handle: handle.write(meta))
-            results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
+    # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
+    todo.sort(key=lambda i: -len(parts[i].html))
+    jobs = {i: (parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo}
+    futures = {workers.start(typeset_one, *jobs[i]): i for i in todo} if workers else {}
+    for i, laid in enumerate(results):
+        if laid is not None and ready:
+            ready(i, laid)
+    for future_or_index in (as_completed(futures) if workers else todo):
+        i = futures[future_or_index] if workers else future_or_index
+        laid = future_or_index.result() if workers else typeset_one(*jobs[i])
+        meta = json.dumps(laid).encode("utf-8")
+        write_atomically(cache_dir / f"{keys[i]}.json", lambda handle: handle.write(meta))
+        results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
+        if ready:
+            ready(i, results[i])
     return results  # type: ignore[return-value]
 
 

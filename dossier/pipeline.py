@@ -186,13 +186,18 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
     with _stage(result, "typeset"):
         parts = [front_part(book, environment, html_path), *body_parts(book, environment, html_path)] if dossier else []
         extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
-        laid_all = parts_mod.typeset_parts(parts + extra, html_path, roots, cache_dir, assets, workers)
+        pages = merge_mod.Pages(len(parts))
+        laid_all = parts_mod.typeset_parts(parts + extra, html_path, roots, cache_dir, assets, workers,
+                                           ready=lambda i, laid: pages.add(i, laid) if i < len(parts) else None)
         laid, laid_handouts = laid_all[: len(parts)], laid_all[len(parts):]
         digits = SLOT_DIGITS
         if dossier and len(str(len(merge_mod.place(parts, laid).page_kinds))) > digits:
             digits = len(str(len(merge_mod.place(parts, laid).page_kinds)))  # a book of 1,000 pages or more
             parts[0] = front_part(book, environment, html_path, digits)
             laid[0] = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets, workers)[0]
+            pages = merge_mod.Pages(len(parts))
+            for i, part_laid in enumerate(laid):
+                pages.add(i, part_laid)
         result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
         result.parts = len(laid) + len(laid_handouts)
     with _stage(result, "merge"):
@@ -215,7 +220,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
                 layer, key = parts_mod.render_cached(html_text, html_path, roots, cache_dir, assets, workers)
                 layers.append(layer)
                 layer_keys.append(key)
-            writer = merge_mod.merge(parts, laid, placed, layers, _metadata(settings), settings.language)  # meanwhile
+            writer = merge_mod.merge(pages, parts, laid, placed, layers, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
             write_atomically(pdf_path, writer.write)
             result.pages = len(placed.page_kinds)
