@@ -190,9 +190,8 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
         laid_all = parts_mod.typeset_parts(parts + extra, html_path, roots, cache_dir, assets, workers,
                                            ready=lambda i, laid: pages.add(i, laid) if i < len(parts) else None)
         laid, laid_handouts = laid_all[: len(parts)], laid_all[len(parts):]
-        digits = SLOT_DIGITS
-        if dossier and len(str(len(merge_mod.place(parts, laid).page_kinds))) > digits:
-            digits = len(str(len(merge_mod.place(parts, laid).page_kinds)))  # a book of 1,000 pages or more
+        digits = max(SLOT_DIGITS, len(str(len(merge_mod.place(parts, laid).page_kinds)))) if dossier else SLOT_DIGITS
+        if digits > SLOT_DIGITS:  # a book of 1,000 pages or more: wider slots in the contents
             parts[0] = front_part(book, environment, html_path, digits)
             laid[0] = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets, workers)[0]
             pages = merge_mod.Pages(len(parts))

@@ -3,9 +3,11 @@
 Loading WeasyPrint takes most of a second, about as long as it takes the build to read and
 render the book, so it is done once, at the very start, in one process forked for the
 purpose (``build.py`` starts it before it imports the pipeline): once that process has
-loaded WeasyPrint, it forks the typesetting workers, which start ready, and passes them the
-jobs this process sends. Loading it in every worker would put three processes on two cores
-just when the book is being read. This module imports nothing heavy, so the fork comes early.
+loaded WeasyPrint, it forks the typesetting workers at the first job, and they start ready;
+it passes them the jobs this process sends. Loading it in every worker would put three
+processes on two cores just when the book is being read. A build with nothing to typeset
+kills it at once, loaded or not (it has no children yet). This module imports nothing heavy,
+so the fork comes early.
 """
 from __future__ import annotations
 
@@ -54,14 +56,15 @@ class Workers:
             return
         self._closed = True
         atexit.unregister(self.close)
-        try:
-            with self._lock:
-                self._connection.send(("close",) if wait and self.used else ("stop",))
-        except OSError:
-            pass
-        self._process.join(timeout=None if wait and self.used else 5)
-        if self._process.is_alive():
+        if not self.used:  # at once, even while WeasyPrint is loading: it has forked no worker yet
             self._process.kill()
+        else:
+            try:
+                with self._lock:
+                    self._connection.send(("close",) if wait else ("stop",))
+            except OSError:
+                pass
+        self._process.join()
         self._connection.close()
 
     def __enter__(self) -> Workers:
@@ -88,7 +91,7 @@ def _serve(connection, count: int) -> None:
     """The forking process: load WeasyPrint, fork the workers, pass jobs and results on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
     _warm_up()
-    pool = get_context("fork").Pool(count)
+    pool = None  # forked at the first job: until then this process has no children to leave behind
     sending = threading.Lock()
 
     def reply(number: int, ok: bool, value) -> None:
@@ -102,18 +105,18 @@ def _serve(connection, count: int) -> None:
         try:
             message = connection.recv()
         except (EOFError, OSError):  # the build is gone
-            pool.terminate()
-            break
+            message = ("stop",)
         if message[0] == "job":
             _, number, function, args = message
+            pool = pool or get_context("fork").Pool(count)
             pool.apply_async(function, args, callback=partial(reply, number, True), error_callback=partial(reply, number, False))
-        elif message[0] == "close":
+            continue
+        if pool and message[0] == "close":
             pool.close()
             pool.join()  # every result has been sent when this returns
-            break
-        else:
+        elif pool:
             pool.terminate()
-            break
+        break
     connection.close()
 
 
