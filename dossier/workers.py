@@ -46,10 +46,6 @@ class Workers:
             self._connection.send(("job", number, function, args))
         return future
 
-    def map(self, function, jobs: list[tuple]) -> list:
-        futures = [self.start(function, *job) for job in jobs]
-        return [future.result() for future in futures]
-
     def close(self, wait: bool = True) -> None:
         """Let the work in hand finish (``wait``), or stop at once (unused, or interrupted)."""
         if self._closed:

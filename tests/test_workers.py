@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_results_in_order_and_errors_raised_where_the_job_was_asked_for():
     with Workers(2) as workers:
-        assert workers.map(divmod, [(9, 4), (10, 3), (7, 7)]) == [(2, 1), (3, 1), (1, 0)]
+        futures = [workers.start(divmod, *job) for job in [(9, 4), (10, 3), (7, 7)]]
+        assert [future.result() for future in futures] == [(2, 1), (3, 1), (1, 0)]
         with pytest.raises(ZeroDivisionError):
             workers.start(divmod, 1, 0).result()
         assert workers.start(pow, 2, 10).result() == 1024  # still working after an error
