@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import io
-from typing import Callable
 from dataclasses import dataclass
+from typing import Callable
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (

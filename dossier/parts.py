@@ -108,9 +108,14 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     for i, laid in enumerate(results):
         if laid is not None and ready:
             ready(i, laid)
-    for future_or_index in (as_completed(futures) if workers else todo):
-        i = futures[future_or_index] if workers else future_or_index
-        laid = future_or_index.result() if workers else typeset_one(*jobs[i])
+
+    def finished():  # (index, what typeset_one returned), in the order the parts get done
+        if workers:
+            yield from ((futures[future], future.result()) for future in as_completed(futures))
+        else:
+            yield from ((i, typeset_one(*jobs[i])) for i in todo)
+
+    for i, laid in finished():
         meta = json.dumps(laid).encode("utf-8")
         write_atomically(cache_dir / f"{keys[i]}.json", lambda handle: handle.write(meta))
         results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
