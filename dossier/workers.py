@@ -117,9 +117,10 @@ def _serve(connection, count: int) -> None:
 
 
 def _warm_up() -> None:
-    import weasyprint
-
     from . import notes_speedup, parts  # noqa: F401  (what the jobs will need)
+    from .typeset import load_weasyprint
+
+    weasyprint = load_weasyprint()
 
     notes_speedup.install()
     weasyprint.HTML(string="<p>.</p>").render()  # fontconfig and Pango, ready for the first part
