@@ -38,11 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     args = parser.parse_args(argv)
 
+    workers = result = None
+    if set(TARGETS_OF.get(args.output, ())) & {"dossier", "handouts"}:
+        from dossier.workers import Workers
+
+        # First of all: they load WeasyPrint while this process reads the book. A build that
+        # turns out to have nothing to do stops them at once.
+        workers = Workers()
+
     from dossier.config import load_settings
     from dossier.errors import BuildError
     from dossier import fingerprint
 
-    workers = result = None
     try:
         overrides = {"paper": args.paper} if args.paper else None
         settings = load_settings(args.root, overrides)
@@ -62,10 +69,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"up to date: {_shown(path)}")
             return 0
         targets = TARGETS_OF[args.output]
-        if set(targets) & {"dossier", "handouts"}:
-            from dossier.workers import Workers
-
-            workers = Workers()  # first of all: they load WeasyPrint while the book is read
         from dossier.pipeline import build  # WeasyPrint and friends: only when there is work
 
         result = build(settings.root, targets, settings=settings, workers=workers)
