@@ -8,8 +8,6 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from fontTools.ttLib import TTFont
-
 from .errors import Problem, warning
 
 
@@ -27,6 +25,8 @@ def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -
             return frozenset(json.loads(cached.read_text(encoding="utf-8")))
         except ValueError:
             pass
+    from fontTools.ttLib import TTFont  # only when the fonts are new to the cache
+
     covered: set[int] | None = None
     for font_file in font_files:
         cmap = set(TTFont(font_file, lazy=True).getBestCmap())

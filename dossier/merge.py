@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Callable
 
 from pypdf import PdfReader, PdfWriter
@@ -18,40 +17,7 @@ from pypdf.generic import (
 )
 
 from .impose import as_form
-from .parts import Laid, Part
-
-
-@dataclass
-class Placed:
-    """Where every page and id of the book ended up."""
-
-    page_kinds: list[str]  # per merged page: "front", "body", "landscape", "pad"
-    sizes: list[tuple[float, float]]
-    offsets: list[int]  # first merged page index of each part
-    anchors: dict[str, tuple[int, float, float, float, float]]  # id -> (merged page index, x1, y1, x2, y2 from the top left)
-
-
-def place(parts: list[Part], laid: list[Laid]) -> Placed:
-    """Lay the parts end to end; every part starts on a right-hand (odd) page."""
-    kinds: list[str] = []
-    sizes: list[tuple[float, float]] = []
-    offsets, anchors = [], {}
-    for number, (part, result) in enumerate(zip(parts, laid)):
-        offsets.append(len(kinds))
-        for width, height in result.sizes:
-            kinds.append("front" if part.kind == "front" else ("landscape" if width > height else "body"))
-            sizes.append((width, height))
-        for name, (page, *box) in result.anchors.items():
-            anchors.setdefault(name, (offsets[-1] + page, *box))
-        if number < len(parts) - 1 and result.pages % 2:
-            kinds.append("pad")
-            sizes.append(_pad_size(result))
-    return Placed(kinds, sizes, offsets, anchors)
-
-
-def _pad_size(result: Laid) -> tuple[float, float]:
-    """The blank page after a part that ends on a right-hand page: portrait, as the part's."""
-    return result.sizes[-1] if result.sizes[-1][0] < result.sizes[-1][1] else result.sizes[0]
+from .parts import Laid, Part, Placed, pad_size
 
 
 class Pages:
@@ -69,7 +35,7 @@ class Pages:
         self.writer.merge(position, str(result.pdf), import_outline=False)
         length = result.pages
         if index < self.parts - 1 and result.pages % 2:
-            width, height = _pad_size(result)
+            width, height = pad_size(result)
             self.writer.insert_blank_page(width, height, position + length)
             length += 1
         self.lengths[index] = length

@@ -14,12 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
-from pypdf import PdfWriter
 from markupsafe import Markup
 
 from . import audit, bib, chicago, data
-from . import merge as merge_mod
-from . import impose
 from . import parts as parts_mod
 from .handouts import Handout, gather_handouts
 from .chapters import read_chapters
@@ -111,6 +108,8 @@ def _build(settings: Settings, targets: set[str], result: BuildResult, workers) 
     result.bibliography = len(book.bibliography)
     if "dossier" in targets or handouts:
         typeset_book(book, environment, html_path, out_dir, result, handouts, "dossier" in targets, workers)
+    if targets & {"booklet", "print"}:
+        from . import impose
     if "booklet" in targets:
         with _stage(result, "booklet"):
             _write(result, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(out_dir / "dossier.pdf", settings.page_size_pt, f),
@@ -186,22 +185,32 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
     with _stage(result, "typeset"):
         parts = [front_part(book, environment, html_path), *body_parts(book, environment, html_path)] if dossier else []
         extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
-        pages = merge_mod.Pages(len(parts))
-        laid_all = parts_mod.typeset_parts(parts + extra, html_path, roots, cache_dir, assets, workers,
-                                           ready=lambda i, laid: pages.add(i, laid) if i < len(parts) else None)
+        pages = None
+
+        def ready(index: int, laid: parts_mod.Laid) -> None:  # the jobs are out: merge what is there
+            nonlocal pages
+            if index < len(parts):
+                from . import merge as merge_mod  # pypdf, loaded while the workers typeset
+
+                pages = pages or merge_mod.Pages(len(parts))
+                pages.add(index, laid)
+
+        laid_all = parts_mod.typeset_parts(parts + extra, html_path, roots, cache_dir, assets, workers, ready)
         laid, laid_handouts = laid_all[: len(parts)], laid_all[len(parts):]
-        digits = max(SLOT_DIGITS, len(str(len(merge_mod.place(parts, laid).page_kinds)))) if dossier else SLOT_DIGITS
+        digits = max(SLOT_DIGITS, len(str(len(parts_mod.place(parts, laid).page_kinds)))) if dossier else SLOT_DIGITS
         if digits > SLOT_DIGITS:  # a book of 1,000 pages or more: wider slots in the contents
             parts[0] = front_part(book, environment, html_path, digits)
             laid[0] = parts_mod.typeset_parts(parts[:1], html_path, roots, cache_dir, assets, workers)[0]
-            pages = merge_mod.Pages(len(parts))
+            pages = None
             for i, part_laid in enumerate(laid):
-                pages.add(i, part_laid)
+                ready(i, part_laid)
         result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
         result.parts = len(laid) + len(laid_handouts)
     with _stage(result, "merge"):
         if dossier:
-            placed = merge_mod.place(parts, laid)
+            from . import merge as merge_mod
+
+            placed = parts_mod.place(parts, laid)
             stamps: dict[int, list] = {}  # merged page index -> the contents numbers stamped on it
             for id_, level in _contents_ids(book):
                 slot, target = placed.anchors.get(f"toc-page-{id_}"), placed.anchors.get(id_)
@@ -238,6 +247,8 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
 
 
 def _write_handout(settings: Settings, handout: Handout, laid: parts_mod.Laid, path: Path, result: BuildResult) -> None:
+    from pypdf import PdfWriter
+
     writer = PdfWriter(clone_from=str(laid.pdf))
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
     write_atomically(path, writer.write)
