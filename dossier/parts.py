@@ -23,6 +23,7 @@ from typing import Callable
 
 from . import audit
 from .typeset import layout, write_atomically, write_pdf
+from .warmstart import cache_hyphenation
 from .workers import Workers
 
 CACHE_VERSION = "3"  # bump when what a part's cache entry holds changes
@@ -101,7 +102,7 @@ def _environment() -> str:
     from importlib.metadata import version
 
     here = Path(__file__).resolve().parent
-    code = b"".join((here / name).read_bytes() for name in ("parts.py", "typeset.py", "audit.py", "notes_speedup.py"))
+    code = b"".join((here / name).read_bytes() for name in ("parts.py", "typeset.py", "audit.py", "notes_speedup.py", "warmstart.py"))
     libraries = ",".join(f"{name} {version(name)}" for name in ("weasyprint", "pydyf", "pyphen", "tinycss2", "fonttools"))
     return f"{libraries};{hashlib.sha256(code).hexdigest()}"
 
@@ -210,6 +211,7 @@ def _render(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
     """Lay out one part (in a worker process), keeping every note on its call's page."""
+    cache_hyphenation(Path(pdf_path).parent)
     levels: dict[str, int] = {}
     adjusted = html_text
     while True:

@@ -28,77 +28,10 @@ class Typeset:
     served: list[Path] = field(default_factory=list)  # files the typesetter read
 
 
-# Loading WeasyPrint is a third of what an edit costs from a fresh process. WeasyPrint opens each
-# C library by trying its names for every platform in turn ("libgobject-2.0-0", "gobject-2.0-0",
-# "gobject-2.0", "libgobject-2.0.so.0", ...). For each name without a dot, cffi asks
-# ctypes.util.find_library, which on Linux runs ldconfig, gcc and ld to answer: 54 subprocesses,
-# about 0.3 s. Here each library is opened by its Linux soname, through the dynamic linker alone.
-# A required library that cannot be opened that way is looked for as WeasyPrint would. An optional
-# one (WeasyPrint goes on without it) is reported missing at once: the search could only find it
-# under another soname, and these have not changed in over a decade.
-# The names are WeasyPrint 70's (weasyprint/text/ffi.py); other names are looked for as usual.
-_LIBRARIES = {  # soname: (WeasyPrint's names for it, optional)
-    "libgobject-2.0.so.0": (("libgobject-2.0-0", "gobject-2.0-0", "gobject-2.0", "libgobject-2.0.so.0",
-                             "libgobject-2.0.0.dylib", "libgobject-2.0-0.dll"), False),
-    "libpango-1.0.so.0": (("libpango-1.0-0", "pango-1.0-0", "pango-1.0", "libpango-1.0.so.0",
-                           "libpango-1.0.dylib", "libpango-1.0-0.dll"), False),
-    "libharfbuzz.so.0": (("libharfbuzz-0", "harfbuzz", "harfbuzz-0.0", "libharfbuzz.so.0",
-                          "libharfbuzz.0.dylib", "libharfbuzz-0.dll"), False),
-    "libharfbuzz-subset.so.0": (("libharfbuzz-subset-0", "harfbuzz-subset", "harfbuzz-subset-0.0",
-                                 "libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll"), True),
-    "libharfbuzz-vector.so.0": (("libharfbuzz-vector-0", "harfbuzz-vector", "harfbuzz-vector-0.0",
-                                 "libharfbuzz-vector.so.0", "libharfbuzz-vector.0.dylib", "libharfbuzz-vector-0.dll"), True),
-    "libfontconfig.so.1": (("libfontconfig-1", "fontconfig-1", "fontconfig", "libfontconfig.so.1",
-                            "libfontconfig.1.dylib", "libfontconfig-1.dll"), False),
-    "libpangoft2-1.0.so.0": (("libpangoft2-1.0-0", "pangoft2-1.0-0", "pangoft2-1.0", "libpangoft2-1.0.so.0",
-                              "libpangoft2-1.0.dylib", "libpangoft2-1.0-0.dll"), False),
-}
-_SONAME_OF = {name: soname for soname, (names, _) in _LIBRARIES.items() for name in names}
-
-
-def load_weasyprint():
-    """Import WeasyPrint (the same module, the same libraries), sparing it the library search."""
-    import sys
-
-    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
-        import weasyprint
-
-        return weasyprint
-    import ctypes
-    import functools
-
-    import cffi
-
-    @functools.cache
-    def opens(soname: str) -> bool:
-        try:
-            ctypes.CDLL(soname)
-        except OSError:
-            return False
-        return True
-
-    original = cffi.FFI.dlopen
-
-    def dlopen(ffi, name, flags=0):
-        soname = _SONAME_OF.get(name)
-        if soname is None:
-            return original(ffi, name, flags)
-        if opens(soname):
-            return original(ffi, soname, flags)
-        if _LIBRARIES[soname][1]:
-            raise OSError(f"{soname}: not found by the dynamic linker")
-        return original(ffi, name, flags)
-
-    cffi.FFI.dlopen = dlopen
-    try:
-        import weasyprint
-    finally:
-        cffi.FFI.dlopen = original
-    return weasyprint
-
-
 def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprint.Document, Typeset, list[Problem]]:
     """Lay out the HTML; the typesetter may read files under ``roots`` only."""
+    from .warmstart import load_weasyprint
+
     weasyprint = load_weasyprint()  # here, not at the top: a process that typesets nothing need not load it
 
     from . import notes_speedup

@@ -118,7 +118,7 @@ def _serve(connection, count: int) -> None:
 
 def _warm_up() -> None:
     from . import notes_speedup, parts  # noqa: F401  (what the jobs will need)
-    from .typeset import load_weasyprint
+    from .warmstart import load_weasyprint
 
     weasyprint = load_weasyprint()
 

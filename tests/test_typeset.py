@@ -69,36 +69,3 @@ def test_outputs_are_readable_like_ordinary_files(tmp_path):
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
 
-
-LOADED = r"""
-import ctypes.util, json, re, sys
-sys.path.insert(0, sys.argv[1])
-asked = []
-search = ctypes.util.find_library
-ctypes.util.find_library = lambda name: asked.append(name) or search(name)
-if sys.argv[2] == "ours":
-    from dossier.typeset import load_weasyprint
-    load_weasyprint()
-else:
-    import weasyprint
-from weasyprint.text import ffi
-maps = open("/proc/self/maps").read()
-libraries = sorted(set(re.findall(r"/\S*lib(?:gobject|pango|pangoft2|harfbuzz|harfbuzz-subset|harfbuzz-vector|fontconfig)[-.]\S*", maps)))
-print(json.dumps({"asked": asked, "libraries": libraries,
-                  "optional": [ffi.harfbuzz_subset is not None, ffi.harfbuzz_vector is not None]}))
-"""
-
-
-@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="Linux only")
-def test_weasyprint_loads_the_same_libraries_without_searching_for_them():
-    import json
-    import subprocess
-    import sys
-
-    repo = str(Path(__file__).resolve().parent.parent)
-    stock, ours = (json.loads(subprocess.run([sys.executable, "-c", LOADED, repo, how], capture_output=True, text=True,
-                                             check=True).stdout) for how in ("stock", "ours"))
-    assert stock["asked"]  # WeasyPrint alone asks ctypes.util.find_library (which runs ldconfig, gcc, ld)...
-    assert ours["asked"] == []  # ... we ask the dynamic linker directly
-    assert ours["libraries"] == stock["libraries"] and ours["optional"] == stock["optional"]
-    assert any("pango" in path for path in ours["libraries"])
