@@ -12,34 +12,52 @@ so the fork comes early.
 from __future__ import annotations
 
 import atexit
-import itertools
 import os
 import signal
-import threading
-from concurrent.futures import Future
-from functools import partial
-from multiprocessing import get_context
 
 
 class Workers:
     def __init__(self, count: int | None = None):
         self.count = count or len(os.sched_getaffinity(0)) or 1
-        context = get_context("fork")
-        self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(theirs, self.count), name="dossier-typesetting")
-        self._process.start()
-        theirs.close()
-        self._pending: dict[int, Future] = {}
-        self._lock = threading.Lock()
-        self._numbers = itertools.count()
+        jobs_in, jobs_out = os.pipe()
+        results_in, results_out = os.pipe()
+        # A plain fork, not multiprocessing's: importing and starting that costs this process
+        # 0.05 s just when the other core is waiting for something to do.
+        self._pid = os.fork()
+        if self._pid == 0:  # the typesetting process; it never returns from here
+            status = 1
+            try:
+                os.close(jobs_out)
+                os.close(results_in)
+                _serve(jobs_in, results_out, self.count)
+                status = 0
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(status)
+        os.close(jobs_in)
+        os.close(results_out)
+        self._fds = (jobs_out, results_in)
+        self._connection = None  # made at the first job, with what it needs
+        self._pending: dict = {}
+        self._numbers = iter(range(1 << 62))
         self.used = self._closed = False
-        threading.Thread(target=self._receive, daemon=True).start()
         atexit.register(self.close, False)  # never left waiting for jobs when this process ends
 
-    def start(self, function, *args) -> Future:
+    def start(self, function, *args):
         """Run ``function(*args)`` on a worker; ``.result()`` waits for it (or raises its error)."""
+        import threading
+        from concurrent.futures import Future
+        from multiprocessing.connection import Connection
+
+        if self._connection is None:
+            self._lock = threading.Lock()
+            self._connection = Connection(self._fds[0], readable=False)
+            threading.Thread(target=self._receive, args=(Connection(self._fds[1], writable=False),), daemon=True).start()
         self.used = True
-        future: Future = Future()
+        future = Future()
         with self._lock:
             number = next(self._numbers)
             self._pending[number] = future
@@ -53,15 +71,18 @@ class Workers:
         self._closed = True
         atexit.unregister(self.close)
         if not self.used:  # at once, even while WeasyPrint is loading: it has forked no worker yet
-            self._process.kill()
+            os.kill(self._pid, signal.SIGKILL)
+            for fd in self._fds:
+                os.close(fd)
         else:
             try:
                 with self._lock:
                     self._connection.send(("close",) if wait else ("stop",))
             except OSError:
                 pass
-        self._process.join()
-        self._connection.close()
+        os.waitpid(self._pid, 0)
+        if self._connection is not None:
+            self._connection.close()
 
     def __enter__(self) -> Workers:
         return self
@@ -69,10 +90,10 @@ class Workers:
     def __exit__(self, kind, *exc) -> None:
         self.close(wait=kind is None)
 
-    def _receive(self) -> None:
+    def _receive(self, results) -> None:
         try:
             while True:
-                number, ok, value = self._connection.recv()
+                number, ok, value = results.recv()
                 with self._lock:
                     future = self._pending.pop(number)
                 future.set_result(value) if ok else future.set_exception(value)
@@ -81,11 +102,19 @@ class Workers:
                 pending, self._pending = list(self._pending.values()), {}
             for future in pending:
                 future.set_exception(RuntimeError("the typesetting processes stopped"))
+        finally:
+            results.close()
 
 
-def _serve(connection, count: int) -> None:
+def _serve(jobs_fd: int, results_fd: int, count: int) -> None:
     """The forking process: load WeasyPrint, fork the workers, pass jobs and results on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
+    import threading
+    from functools import partial
+    from multiprocessing import get_context
+    from multiprocessing.connection import Connection
+
+    connection, results = Connection(jobs_fd, writable=False), Connection(results_fd, readable=False)
     _warm_up()
     pool = None  # forked at the first job: until then this process has no children to leave behind
     sending = threading.Lock()
@@ -93,9 +122,9 @@ def _serve(connection, count: int) -> None:
     def reply(number: int, ok: bool, value) -> None:
         with sending:
             try:
-                connection.send((number, ok, value))
+                results.send((number, ok, value))
             except Exception as exc:  # a result or an error that does not pickle
-                connection.send((number, False, RuntimeError(f"{type(value).__name__}: {value} ({exc})")))
+                results.send((number, False, RuntimeError(f"{type(value).__name__}: {value} ({exc})")))
 
     while True:
         try:
@@ -114,6 +143,7 @@ def _serve(connection, count: int) -> None:
             pool.terminate()
         break
     connection.close()
+    results.close()
 
 
 def _warm_up() -> None:
