@@ -109,13 +109,19 @@ class Workers:
 def _serve(jobs_fd: int, results_fd: int, count: int) -> None:
     """The forking process: load WeasyPrint, fork the workers, pass jobs and results on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
+    import gc
     import threading
     from functools import partial
     from multiprocessing import get_context
     from multiprocessing.connection import Connection
 
     connection, results = Connection(jobs_fd, writable=False), Connection(results_fd, readable=False)
+    # As CPython's documentation advises for a process that forks workers without exec: no
+    # collection while loading (its garbage is a few MB, kept), then everything loaded frozen,
+    # so that the workers' collections never walk it (nor copy its pages), collecting again.
+    gc.disable()
     _warm_up()
+    gc.freeze()
     pool = None  # forked at the first job: until then this process has no children to leave behind
     sending = threading.Lock()
 
@@ -133,7 +139,7 @@ def _serve(jobs_fd: int, results_fd: int, count: int) -> None:
             message = ("stop",)
         if message[0] == "job":
             _, number, function, args = message
-            pool = pool or get_context("fork").Pool(count)
+            pool = pool or get_context("fork").Pool(count, initializer=gc.enable)
             pool.apply_async(function, args, callback=partial(reply, number, True), error_callback=partial(reply, number, False))
             continue
         if pool and message[0] == "close":
