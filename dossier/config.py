@@ -67,6 +67,8 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
     Every wrong key or value is reported, all together, as ``pyproject.toml:<line>: ...``.
     """
     root = root.resolve()
+    if not root.is_dir():  # a mistyped --root: say so, rather than build an empty dossier there
+        raise BuildError([error(str(root), 0, "no such project folder")])
     pyproject = root / "pyproject.toml"
     table: dict = {}
     if pyproject.exists():

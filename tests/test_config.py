@@ -102,3 +102,10 @@ def test_override_is_checked_like_the_file(tmp_path):
 )
 def test_invalid_toml_is_named_with_its_line(tmp_path, text, expected):
     assert problems(tmp_path, text) == [expected]
+
+
+def test_a_project_folder_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(BuildError) as caught:
+        load_settings(tmp_path / "no-such-dossier")
+    assert [str(p) for p in caught.value.problems] == [f"{tmp_path / 'no-such-dossier'}: no such project folder"]
+    assert not (tmp_path / "no-such-dossier").exists()
