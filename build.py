@@ -10,16 +10,29 @@ the exit status is then 1 and the previous outputs are left as they were.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+# Loading WeasyPrint is the longest wait of a rebuild, so the process that loads it is forked
+# before anything else, the argument parser included (dossier/workers.py); main() stops it if
+# the command turns out to typeset nothing.
+if __name__ == "__main__" and not {"html", "watch", "-h", "--help"} & set(sys.argv[1:]):
+    from dossier.workers import Workers
+
+    EARLY_WORKERS = Workers()
+else:
+    EARLY_WORKERS = None
+
+import argparse  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, workers=None) -> int:
+    """``workers``: typesetting processes already started, this build's to use or stop."""
     parser = argparse.ArgumentParser(
         prog="build.py",
         description="Build the dossier from content/*.md, bib/*.bib and templates/.",
@@ -39,8 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     args = parser.parse_args(argv)
 
-    workers = result = None
-    if set(TARGETS_OF.get(args.output, ())) & {"dossier", "handouts"}:
+    result = None
+    typesets = bool(set(TARGETS_OF.get(args.output, ())) & {"dossier", "handouts"})
+    if workers is not None and not typesets:
+        workers.close(wait=False)
+        workers = None
+    if workers is None and typesets:
         from dossier.workers import Workers
 
         # First of all: they load WeasyPrint while this process reads the book. A build that
@@ -123,7 +140,7 @@ def _shown(path: Path) -> Path:
 
 
 if __name__ == "__main__":
-    status = main()
+    status = main(workers=EARLY_WORKERS)
     # Every output is written and closed, every process this build started has ended: leave
     # without taking the interpreter apart object by object (a tenth of a second, after an edit).
     for stream in (sys.stdout, sys.stderr):

@@ -62,3 +62,15 @@ def test_ctrl_c_during_a_build_stops_everything_cleanly(tmp_path):
     assert (root / "output" / "dossier.pdf").read_bytes() == before
     time.sleep(0.5)
     assert _group(process.pid) == []
+
+
+@pytest.mark.skipif(shutil.which("ps") is None, reason="needs ps")
+@pytest.mark.parametrize("args", [["--no-such-option"], ["pdf", "--root", "/no/such/dossier"]])
+def test_a_build_that_stops_before_typesetting_leaves_no_process(args):
+    # build.py forks the typesetting process before it even parses its arguments.
+    process = subprocess.Popen([sys.executable, str(REPO / "build.py"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode in (1, 2) and "Traceback" not in err, err
+    time.sleep(0.3)
+    assert _group(process.pid) == []
