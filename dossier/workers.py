@@ -14,6 +14,8 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
+import time
 
 
 class Workers:
@@ -22,11 +24,22 @@ class Workers:
         jobs_in, jobs_out = os.pipe()
         results_in, results_out = os.pipe()
         # A plain fork, not multiprocessing's: importing and starting that costs this process
-        # 0.05 s just when the other core is waiting for something to do.
-        self._pid = os.fork()
+        # 0.05 s just when the other core is waiting for something to do. What is buffered is
+        # written first (or the child would write it again), and Ctrl-C held back until the child
+        # ignores it (or it would run this process's code from the fork on).
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            raise
         if self._pid == 0:  # the typesetting process; it never returns from here
             status = 1
             try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
                 os.close(jobs_out)
                 os.close(results_in)
                 _serve(jobs_in, results_out, self.count)
@@ -37,6 +50,7 @@ class Workers:
                 traceback.print_exc()
             finally:
                 os._exit(status)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         os.close(jobs_in)
         os.close(results_out)
         self._fds = (jobs_out, results_in)
@@ -74,15 +88,23 @@ class Workers:
             os.kill(self._pid, signal.SIGKILL)
             for fd in self._fds:
                 os.close(fd)
-        else:
+            os.waitpid(self._pid, 0)
+            return
+        if wait:
             try:
                 with self._lock:
-                    self._connection.send(("close",) if wait else ("stop",))
-            except OSError:
+                    self._connection.send(("close",))
+            except OSError:  # it has stopped already
                 pass
-        os.waitpid(self._pid, 0)
-        if self._connection is not None:
+            os.waitpid(self._pid, 0)
             self._connection.close()
+        else:
+            # No message: an interrupted send may have left half of one in the pipe. The end of
+            # the pipe tells the process to stop its workers, whatever it was reading.
+            self._connection.close()
+            if not _exited_within(self._pid, 10):
+                os.kill(self._pid, signal.SIGKILL)
+                os.waitpid(self._pid, 0)
 
     def __enter__(self) -> Workers:
         return self
@@ -106,9 +128,17 @@ class Workers:
             results.close()
 
 
+def _exited_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _serve(jobs_fd: int, results_fd: int, count: int) -> None:
     """The forking process: load WeasyPrint, fork the workers, pass jobs and results on."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
     import gc
     import threading
     from functools import partial
@@ -130,26 +160,46 @@ def _serve(jobs_fd: int, results_fd: int, count: int) -> None:
             try:
                 results.send((number, ok, value))
             except Exception as exc:  # a result or an error that does not pickle
-                results.send((number, False, RuntimeError(f"{type(value).__name__}: {value} ({exc})")))
+                try:
+                    results.send((number, False, RuntimeError(f"{type(value).__name__}: {value} ({exc})")))
+                except Exception:
+                    pass  # the build is gone; the pool must still be able to finish
 
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):  # the build is gone
-            message = ("stop",)
-        if message[0] == "job":
-            _, number, function, args = message
-            pool = pool or get_context("fork").Pool(count, initializer=gc.enable)
-            pool.apply_async(function, args, callback=partial(reply, number, True), error_callback=partial(reply, number, False))
-            continue
-        if pool and message[0] == "close":
-            pool.close()
-            pool.join()  # every result has been sent when this returns
-        elif pool:
+    closed = False
+    try:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):  # the build is gone, or stops us
+                break
+            if message[0] == "job":
+                _, number, function, args = message
+                pool = pool or get_context("fork").Pool(count, initializer=_worker_started, initargs=(jobs_fd, results_fd))
+                pool.apply_async(function, args, callback=partial(reply, number, True), error_callback=partial(reply, number, False))
+            elif message[0] == "close":
+                if pool:
+                    pool.close()
+                    pool.join()  # every result has been sent when this returns
+                closed = True
+                break
+    finally:
+        if pool and not closed:
             pool.terminate()
-        break
-    connection.close()
-    results.close()
+        connection.close()
+        results.close()
+
+
+def _worker_started(*fds: int) -> None:
+    """In each worker: the build's pipes are the typesetting process's alone (a worker holding
+    them would hide that process's end from the build), and garbage is collected again."""
+    import gc
+
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    gc.enable()
 
 
 def _warm_up() -> None:
