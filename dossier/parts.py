@@ -211,7 +211,7 @@ def _render(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
     """Lay out one part (in a worker process), keeping every note on its call's page."""
-    cache_hyphenation(Path(pdf_path).parent)
+    cache_hyphenation(Path(pdf_path).parent / "hyphenation")  # a folder the parts' pruning leaves alone
     levels: dict[str, int] = {}
     adjusted = html_text
     while True:

@@ -105,7 +105,7 @@ def cache_hyphenation(cache_dir: Path) -> None:
                 self.cache = {}
                 self.maxlen = max(len(tags) for tags in self.patterns)
                 return
-            except (OSError, ValueError, TypeError):
+            except Exception:  # missing, unreadable or not what was written: parse again
                 pass
             super().__init__(path)
             if all(type(value) is int for _, values in self.patterns.values() for value in values):

@@ -67,9 +67,10 @@ def test_hyphenation_patterns_read_back_from_the_cache_are_the_same(tmp_path, re
     cached.write_text(json.dumps({"xy": [1, [1]]}), encoding="utf-8")
     assert pyphen.HyphDict(path).patterns == {"xy": (1, (1,))}
     # A damaged cache is parsed again, and rewritten.
-    cached.write_text("{", encoding="utf-8")
-    assert pyphen.HyphDict(path).patterns == parsed.patterns
-    assert pyphen.HyphDict(path).patterns == parsed.patterns
+    for damaged in ("{", "[]", "null", '{"xy": 3}'):
+        cached.write_text(damaged, encoding="utf-8")
+        assert pyphen.HyphDict(path).patterns == parsed.patterns
+        assert pyphen.HyphDict(path).patterns == parsed.patterns
 
 
 def test_patterns_with_alternative_hyphenations_are_not_cached(tmp_path, restore_pyphen):
@@ -79,3 +80,15 @@ def test_patterns_with_alternative_hyphenations_are_not_cached(tmp_path, restore
     assert any(type(v) is not int for _, values in parsed.patterns.values() for v in values)
     assert list(tmp_path.glob("hyphenation-*.json")) == []
     assert pyphen.Pyphen(lang="hu_HU").inserted("asszonnyal") == pyphen.Pyphen(filename=path, cache=False).inserted("asszonnyal")
+
+
+def test_the_hyphenation_cache_outlives_the_pruning_of_parts(tmp_path, restore_pyphen):
+    from dossier.parts import prune_cache, typeset_one
+
+    cache = tmp_path / "parts"
+    html = '<html lang="en-GB"><body><p style="hyphens: auto; width: 3em">Plenipotentiaries ratification</p></body></html>'
+    typeset_one(html, str(tmp_path / "x.html"), [str(tmp_path)], [], str(cache / "abc.pdf"))
+    assert (cache / "abc.pdf").exists()
+    [patterns] = (cache / "hyphenation").glob("hyphenation-*.json")
+    prune_cache(cache, keep=[])  # what a build of everything does with parts it did not use
+    assert not (cache / "abc.pdf").exists() and patterns.exists()
