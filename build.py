@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None, workers=None) -> int:
     args = parser.parse_args(argv)
 
     result = None
-    typesets = bool(set(TARGETS_OF.get(args.output, ())) & {"dossier", "handouts"})
+    typesets = bool(set(TARGETS_OF.get(args.output, ())) & {"dossier", "handouts", "booklet", "print"})
     if workers is not None and not typesets:
         workers.close(wait=False)
         workers = None
