@@ -1,8 +1,8 @@
 """The processes that typeset, one per core.
 
-Loading WeasyPrint takes most of a second, about as long as it takes the build to read and
+Loading WeasyPrint takes about half a second, as long as it takes the build to read and
 render the book, so it is done once, at the very start, in one process forked for the
-purpose (``build.py`` starts it before it imports the pipeline): once that process has
+purpose (``build.py`` starts it before anything else): once that process has
 loaded WeasyPrint, it forks the typesetting workers at the first job, and they start ready;
 it passes them the jobs this process sends. Loading it in every worker would put three
 processes on two cores just when the book is being read. A build with nothing to typeset
