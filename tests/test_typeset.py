@@ -68,4 +68,3 @@ def test_outputs_are_readable_like_ordinary_files(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
-
