@@ -29,7 +29,7 @@ $(TEST_STAMP): $(STAMP) requirements-test.lock
 BYTECODE := dossier/__pycache__/.compiled
 $(BYTECODE): $(STAMP) $(wildcard dossier/*.py)
 	$(PY) -m compileall -q dossier
-	touch $@
+	@mkdir -p $(@D) && touch $@
 
 dossier: $(STAMP) $(BYTECODE)
 	$(PY) build.py all
