@@ -95,7 +95,7 @@ def _build(settings: Settings, targets: set[str], result: BuildResult, workers) 
         book = gather(settings, result.warnings)
         handouts = []
         if "handouts" in targets:
-            glyphs = functools.partial(glyph_problems, cache_dir=settings.path("output_dir") / ".cache")
+            glyphs = functools.partial(glyph_problems, cache_dir=_cache_dir(settings))
             handouts, failed, found = gather_handouts(book, render_chapters, glyph_problems=glyphs)
             result.failed += failed
             result.warnings += found
@@ -120,6 +120,11 @@ def _build(settings: Settings, targets: set[str], result: BuildResult, workers) 
                    "{} pages with 3 mm bleed and crop marks")
     write_atomically(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
     result.outputs.insert(0, html_path)
+
+
+def _cache_dir(settings: Settings) -> Path:
+    """What the build keeps between runs (typeset parts, the fonts' coverage); safe to delete."""
+    return settings.path("output_dir") / ".cache"
 
 
 def _write(result: BuildResult, path: Path, make, description: str) -> None:
@@ -180,7 +185,7 @@ def typeset_book(book: Book, environment: jinja2.Environment, html_path: Path, o
     every PDF."""
     settings = book.settings
     roots = [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
-    cache_dir = out_dir / ".cache" / "parts"
+    cache_dir = _cache_dir(settings) / "parts"
     assets = parts_mod.asset_digest([template_file(settings, "dossier.css"), *(TOOL_ROOT / "fonts" / f for f in FONT_FILES)])
     with _stage(result, "typeset"):
         parts = [front_part(book, environment, html_path), *body_parts(book, environment, html_path)] if dossier else []
@@ -313,7 +318,7 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     problems += found
     problems += _check_citations(settings, references, style.cited_keys)
     problems += glyph_problems(chapters, references.values(), _data_texts(treaties) + _settings_texts(settings),
-                               cache_dir=settings.path("output_dir") / ".cache")
+                               cache_dir=_cache_dir(settings))
     _stop_on_errors(problems, warnings)
 
     listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
