@@ -15,15 +15,22 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-# Loading WeasyPrint is the longest wait of a rebuild, so the process that loads it is forked
-# before anything else, the argument parser included (dossier/workers.py); main() stops it if
-# the command turns out to typeset nothing.
-if __name__ == "__main__" and not {"html", "watch", "-h", "--help"} & set(sys.argv[1:]):
-    from dossier.workers import Workers
+# A server left by an earlier run has everything loaded: hand it the build (dossier/server.py).
+# Otherwise the process that loads WeasyPrint, the longest wait of a rebuild, is forked before
+# anything else, the argument parser included (dossier/workers.py); main() stops it if the
+# command turns out to typeset nothing.
+EARLY_WORKERS = None
+if __name__ == "__main__":
+    from dossier import server
 
-    EARLY_WORKERS = Workers()
-else:
-    EARLY_WORKERS = None
+    if server.wanted(sys.argv[1:]):
+        served = server.delegate(sys.argv[1:], os.path.dirname(os.path.realpath(__file__)))
+        if served is not None:
+            os._exit(served)
+    if not {"html", "watch", "-h", "--help", "--stop-server", server.SERVE} & set(sys.argv[1:]):
+        from dossier.workers import Workers
+
+        EARLY_WORKERS = Workers()
 
 import argparse  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -50,7 +57,19 @@ def main(argv: list[str] | None = None, workers=None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="watch: the preview's port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--force", action="store_true", help="build even if nothing changed since the last build")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
+    parser.add_argument("--no-server", action="store_true",
+                        help="build in this process, without the build server that keeps WeasyPrint loaded between "
+                             "builds (nor start one); DOSSIER_SERVER=0 does the same for every build")
+    parser.add_argument("--stop-server", action="store_true", help="stop the build server (and any left from earlier code), and do nothing else")
     args = parser.parse_args(argv)
+    if args.stop_server:
+        from dossier import server
+
+        if workers is not None:
+            workers.close(wait=False)
+        stopped = server.stop(str(HERE))
+        print(f"stopped {stopped} build server{'s' if stopped != 1 else ''}" if stopped else "no build server was running")
+        return 0
 
     result = None
     typesets = bool(set(TARGETS_OF.get(args.output, ())) & {"dossier", "handouts", "booklet", "print"})
@@ -124,6 +143,10 @@ def main(argv: list[str] | None = None, workers=None) -> int:
         print(f"  {'total':<12} {total:6.2f} s")
         if result.parts:
             print(f"  parts typeset: {result.typeset_parts} of {result.parts} (the others unchanged, from the cache)")
+        from dossier import server
+
+        if server.SERVED:
+            print(f"  built by the build server, in its process {os.getpid()}")
     if result.failed:
         count = len(result.failed)
         print(f"build incomplete: {count} error{'s' if count != 1 else ''}; the outputs they concern were not written", file=sys.stderr)
@@ -139,8 +162,42 @@ def _shown(path: Path) -> Path:
     return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 
+def run(argv: list[str]) -> int:
+    """What ``python build.py ARGS`` does, in the build server's fork of itself."""
+    from dossier.workers import Workers
+
+    typesets = not {"html", "watch", "-h", "--help", "--stop-server"} & set(argv)
+    return main(argv, workers=Workers() if typesets else None)
+
+
+def _warm_up() -> None:
+    """The build server's loading: the pipeline, and WeasyPrint with its fonts; then a rehearsal
+    of a build's reading, on this folder's project, for what loads at first use (Markdown's
+    extensions, the templates' compiled code, the style's tables). Nothing is written."""
+    from dossier import pipeline, watch, workers  # noqa: F401
+    from dossier.config import load_settings
+
+    workers.warm_up()
+    try:
+        settings = load_settings(HERE)
+        book = pipeline.gather(settings, [])
+        environment = pipeline.template_environment(settings)
+        html_path = settings.path("output_dir") / "dossier.html"
+        pipeline.assemble(book, html_path, environment=environment)
+        pipeline.front_part(book, environment, html_path)
+        pipeline.body_parts(book, environment, html_path)
+    except Exception:  # a project with errors: the builds will say so
+        pass
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == [server.SERVE]:
+        server.serve(run, str(HERE), _warm_up)
+        os._exit(0)
     status = main(workers=EARLY_WORKERS)
+    if server.wanted(sys.argv[1:]) and server.start_in_background(__file__, str(HERE)):
+        print("starting a build server that keeps WeasyPrint loaded for the next builds "
+              f"(it stops after {server.IDLE // 60} idle minutes; --no-server builds without it)")
     # Every output is written and closed, every process this build started has ended: leave
     # without taking the interpreter apart object by object (a tenth of a second, after an edit).
     for stream in (sys.stdout, sys.stderr):

@@ -150,7 +150,7 @@ def _serve(jobs_fd: int, results_fd: int, count: int) -> None:
     # collection while loading (its garbage is a few MB, kept), then everything loaded frozen,
     # so that the workers' collections never walk it (nor copy its pages), collecting again.
     gc.disable()
-    _warm_up()
+    warm_up()
     gc.freeze()
     pool = None  # forked at the first job: until then this process has no children to leave behind
     sending = threading.Lock()
@@ -202,7 +202,13 @@ def _worker_started(*fds: int) -> None:
     gc.enable()
 
 
-def _warm_up() -> None:
+_WARM = False  # set in a process that has warmed up: its forks (the build server's) have too
+
+
+def warm_up() -> None:
+    global _WARM
+    if _WARM:
+        return
     from . import notes_speedup, parts  # noqa: F401  (what the jobs will need)
     from .warmstart import load_weasyprint
 
@@ -210,3 +216,4 @@ def _warm_up() -> None:
 
     notes_speedup.install()
     weasyprint.HTML(string="<p>.</p>").render()  # fontconfig and Pango, ready for the first part
+    _WARM = True
