@@ -5,20 +5,28 @@ import hashlib
 import json
 import re
 import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 from .errors import Problem, warning
 
 
-@lru_cache(maxsize=8)
+_COVERAGE: dict[str, frozenset[int]] = {}  # by the fonts' digest: a process that builds again (watch, the server's forks) sees changed fonts
+
+
 def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -> frozenset[int]:
     """Code points that every one of the faces (regular, italic, bold…) can draw; kept in
     ``cache_dir`` under the fonts' digest, since reading the character maps takes a while."""
     from .parts import file_digest
-    from .typeset import write_atomically
 
     key = hashlib.sha256("".join(file_digest(f) for f in font_files).encode()).hexdigest()[:24]
+    if key not in _COVERAGE:
+        _COVERAGE[key] = _read_coverage(font_files, key, cache_dir)
+    return _COVERAGE[key]
+
+
+def _read_coverage(font_files: tuple[Path, ...], key: str, cache_dir: Path | None) -> frozenset[int]:
+    from .typeset import write_atomically
+
     cached = cache_dir / f"coverage-{key}.json" if cache_dir else None
     if cached and cached.exists():
         try:

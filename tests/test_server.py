@@ -159,3 +159,20 @@ def test_a_socket_folder_others_can_enter_is_not_used(tmp_path, monkeypatch):
     assert server.socket_path(str(REPO)) is None
     folder.chmod(0o700)
     assert server.socket_path(str(REPO)).startswith(str(folder))
+
+
+def test_a_process_that_builds_again_sees_changed_fonts(tmp_path):
+    """The glyph check's font coverage is remembered in memory by the fonts' content, not by
+    their names: the server's forks (and watch) inherit it from earlier builds."""
+    from dossier import audit
+
+    other = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not other.exists():
+        pytest.skip("no second font on this machine")
+    font = tmp_path / "face.ttf"
+    shutil.copy(REPO / "fonts" / "CharisSIL-Regular.ttf", font)
+    before = audit.font_coverage((font,), tmp_path / "cache")
+    shutil.copy(other, font)
+    after = audit.font_coverage((font,), tmp_path / "cache")
+    assert after != before
+    assert ord("ą") in before
