@@ -35,6 +35,7 @@ import sys
 SERVE = "--serve"  # build.py's hidden argument: be the server
 IDLE = 15 * 60  # seconds without a build before the server stops
 SERVED = False  # true in a server's fork that is running a build
+_LOCK = -1  # the server's lock, not its builds' to hold
 NOT_SERVED = {"watch", "-h", "--help", "--no-server", "--stop-server", SERVE}
 
 
@@ -125,8 +126,10 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
 
 
 def start_in_background(script: str, tool_root: str) -> bool:
-    """Start a server for the next builds, in a session of its own; False if there is no safe place."""
-    if socket_path(tool_root) is None:
+    """Start a server for the next builds, in a session of its own; False if there is no safe
+    place, or one is running or starting already (it holds its lock from its first moment)."""
+    path = socket_path(tool_root)
+    if path is None or _locked(f"{path}.lock"):
         return False
     import subprocess
 
@@ -146,6 +149,11 @@ def stop(tool_root: str, keep: str = "") -> int:
         other = os.path.join(folder, name)
         if name.startswith(prefix) and name.endswith(".sock") and other != keep:
             stopped += _ask_to_stop(other)
+        elif name.startswith(prefix) and name.endswith(".lock") and other != f"{keep}.lock" and not _locked(other):
+            try:
+                os.unlink(other)  # an earlier code's server has gone
+            except OSError:
+                pass
     return stopped
 
 
@@ -166,6 +174,23 @@ def _ask_to_stop(path: str) -> bool:
         client.close()
 
 
+def _locked(lock: str) -> bool:
+    """Whether a server holds this lock; a lock nobody holds is removed."""
+    import fcntl
+
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -181,9 +206,17 @@ def serve(run, tool_root: str, warm_up) -> None:
     import select
     import time
 
+    import fcntl
+
+    global _LOCK
     path = socket_path(tool_root)
-    if path is None or _answers(path):
-        return  # no safe place, or a server for this code is running already
+    if path is None:
+        return  # no safe place
+    _LOCK = os.open(f"{path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(_LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while this server lives
+    except OSError:
+        return  # a server for this code is running, or starting
     gc.disable()
     warm_up()
     gc.freeze()  # what is loaded now is shared with every build's fork; none of them walks it
@@ -222,6 +255,7 @@ def serve(run, tool_root: str, warm_up) -> None:
             pid = os.fork()
             if pid == 0:
                 listener.close()
+                os.close(_LOCK)
                 _build(connection, request, fds, run)  # never returns
             children.add(pid)
             connection.close()

@@ -176,3 +176,16 @@ def test_a_process_that_builds_again_sees_changed_fonts(tmp_path):
     after = audit.font_coverage((font,), tmp_path / "cache")
     assert after != before
     assert ord("ą") in before
+
+
+def test_a_build_right_after_the_first_does_not_start_a_second_server(env, project):
+    first = build("html", "--root", str(project), env=env)
+    assert "starting a build server" in first.stdout
+    second = build("html", "--root", str(project), env=env)  # the server may still be loading
+    assert second.returncode == 0, second.stderr
+    assert "starting a build server" not in second.stdout
+    wait_for_server(env)
+    time.sleep(1.5)  # a second server, had one started, would have found the lock and left
+    servers = subprocess.run(["pgrep", "-f", f"{REPO / 'build.py'} --serve"], capture_output=True, text=True).stdout.split()
+    in_folder = [pid for pid in servers if env["DOSSIER_SERVER_DIR"] in Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")]
+    assert len(in_folder) == 1
