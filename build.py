@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None, workers=None) -> int:
     """``workers``: typesetting processes already started, this build's to use or stop."""
     parser = argparse.ArgumentParser(
         prog="build.py",
+        allow_abbrev=False,  # the options the build server looks for before parsing are whole words
         description="Build the dossier from content/*.md, bib/*.bib and templates/.",
         epilog="Settings live in pyproject.toml under [tool.dossier]. Exit status: 0 success, 1 problems in the input, 2 internal error.",
     )

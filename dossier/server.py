@@ -91,6 +91,9 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(path)
+        if _peer_uid(client) != os.getuid():
+            client.close()
+            return None  # not this user's server: tell it nothing
         request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                               "encoding": getattr(sys.stdout, "encoding", None) or "utf-8"}).encode()
         socket.send_fds(client, [struct.pack("!I", len(request)) + request], [0, 1, 2])
@@ -113,7 +116,8 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
             pass
 
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, pass_on)
+        if signal.getsignal(number) is not signal.SIG_IGN:  # a build meant to ignore it still does
+            signal.signal(number, pass_on)
     try:
         line = replies.readline()
     except OSError:
@@ -217,6 +221,12 @@ def serve(run, tool_root: str, warm_up) -> None:
         fcntl.flock(_LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while this server lives
     except OSError:
         return  # a server for this code is running, or starting
+    # Whatever the process that started it ignored, the builds get a shell's usual signals.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    server_pid = os.getpid()
     gc.disable()
     warm_up()
     gc.freeze()  # what is loaded now is shared with every build's fork; none of them walks it
@@ -245,7 +255,7 @@ def serve(run, tool_root: str, warm_up) -> None:
             connection, _ = listener.accept()
             try:
                 request, fds = _receive(connection)
-            except (OSError, ValueError):
+            except Exception:  # a malformed request: refused, whatever it carried closed
                 connection.close()
                 continue
             if request.get("stop"):
@@ -254,18 +264,26 @@ def serve(run, tool_root: str, warm_up) -> None:
                 break
             pid = os.fork()
             if pid == 0:
-                listener.close()
-                os.close(_LOCK)
-                _build(connection, request, fds, run)  # never returns
+                try:
+                    listener.close()
+                    os.close(_LOCK)
+                    _build(connection, request, fds, run)  # never returns
+                finally:
+                    os._exit(2)  # never back into the server's loop
             children.add(pid)
             connection.close()
             for fd in fds:
                 os.close(fd)
             last = time.monotonic()
     finally:
-        if _still_ours(path, inode):
-            os.unlink(path)
-        listener.close()
+        if os.getpid() == server_pid:
+            if _still_ours(path, inode):
+                os.unlink(path)
+            listener.close()
+
+
+def _peer_uid(connection: socket.socket) -> int:
+    return struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
 
 
 def _answers(path: str) -> bool:
@@ -288,23 +306,31 @@ def _still_ours(path: str, inode: int) -> bool:
 
 def _receive(connection: socket.socket) -> tuple[dict, list[int]]:
     """One request: its length, the JSON, and (with a build) the client's stdin, stdout, stderr."""
-    uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    uid = _peer_uid(connection)
     connection.settimeout(10)
     data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
-    if uid != os.getuid():
+    try:
+        if uid != os.getuid():
+            raise ValueError("another user's request")
+        while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
+            more = connection.recv(1 << 16)
+            if not more:
+                raise ValueError("a request cut short")
+            data += more
+        request = json.loads(data[4:].decode())
+        if not isinstance(request, dict):
+            raise ValueError("not a request")
+        if not request.get("stop") and (len(fds) != 3 or not isinstance(request.get("argv"), list)
+                                        or not isinstance(request.get("env"), dict)):
+            raise ValueError("a build request without its arguments or terminal")
+    except BaseException:
         for fd in fds:
             os.close(fd)
-        raise ValueError("another user's request")
-    while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
-        more = connection.recv(1 << 16)
-        if not more:
-            raise ValueError("a request cut short")
-        data += more
-    request = json.loads(data[4:].decode())
-    if not request.get("stop") and len(fds) != 3:
+        raise
+    if request.get("stop"):
         for fd in fds:
             os.close(fd)
-        raise ValueError("a build request without its terminal")
+        fds = []
     connection.settimeout(None)
     return request, fds
 
@@ -337,9 +363,15 @@ def _build(connection: socket.socket, request: dict, fds: list[int], run) -> Non
     except BaseException as exc:  # SystemExit from argparse carries the status to give
         if isinstance(exc, SystemExit):
             status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        else:
-            print(f"internal error in the build server: {type(exc).__name__}: {exc}", file=sys.stderr)
+            if not isinstance(exc.code, int) and exc.code is not None:
+                print(exc.code, file=sys.stderr)
+        else:  # as the interpreter would end a build that raised (build.py --debug)
+            import traceback
+
+            traceback.print_exc()
+            status = 1
     finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})  # a late Ctrl-C: the status still goes
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
