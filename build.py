@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 # anything else, the argument parser included (dossier/workers.py); main() stops it if the
 # command turns out to typeset nothing.
 EARLY_WORKERS = None
+TYPESET_NOTHING = {"html", "watch", "-h", "--help", "--stop-server"}  # commands that need no typesetting processes
 if __name__ == "__main__":
     from dossier import server
 
@@ -27,7 +28,7 @@ if __name__ == "__main__":
         served = server.delegate(sys.argv[1:], os.path.dirname(os.path.realpath(__file__)))
         if served is not None:
             os._exit(served)
-    if not {"html", "watch", "-h", "--help", "--stop-server", server.SERVE} & set(sys.argv[1:]):
+    if not (TYPESET_NOTHING | {server.SERVE}) & set(sys.argv[1:]):
         from dossier.workers import Workers
 
         EARLY_WORKERS = Workers()
@@ -167,14 +168,14 @@ def run(argv: list[str]) -> int:
     """What ``python build.py ARGS`` does, in the build server's fork of itself."""
     from dossier.workers import Workers
 
-    typesets = not {"html", "watch", "-h", "--help", "--stop-server"} & set(argv)
-    return main(argv, workers=Workers() if typesets else None)
+    return main(argv, workers=None if TYPESET_NOTHING & set(argv) else Workers())
 
 
 def _warm_up() -> None:
     """The build server's loading: the pipeline, and WeasyPrint with its fonts; then a rehearsal
     of a build's reading, on this folder's project, for what loads at first use (Markdown's
-    extensions, the templates' compiled code, the style's tables). Nothing is written."""
+    extensions, the templates' compiled code, the style's tables). No output is written (the
+    glyph check may fill its cache in output/.cache)."""
     from dossier import pipeline, watch, workers  # noqa: F401
     from dossier.config import load_settings
 

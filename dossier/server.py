@@ -11,7 +11,7 @@ build is a fresh fork of the loaded server, so nothing one build does stays for 
 
 - Stale code is never used: the socket's name is a hash of the pipeline's source files, the
   Python executable and the installed packages; after any change, the next run starts a new
-  server, and the old one, never connected to again, stops when idle.
+  server, which stops the old one.
 - It stops after ``DOSSIER_SERVER_IDLE`` seconds (15 minutes) without a build, or on
   ``build.py --stop-server``. ``--no-server`` or ``DOSSIER_SERVER=0`` build without it (and
   start none); so does a build on CI (``CI`` set).
@@ -94,9 +94,9 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
         if _peer_uid(client) != os.getuid():
             client.close()
             return None  # not this user's server: tell it nothing
-        request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
-                              "encoding": getattr(sys.stdout, "encoding", None) or "utf-8"}).encode()
-        socket.send_fds(client, [struct.pack("!I", len(request)) + request], [0, 1, 2])
+        request = _message({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+                            "encoding": getattr(sys.stdout, "encoding", None) or "utf-8"})
+        socket.send_fds(client, [request], [0, 1, 2])
         replies = client.makefile("rb")
         line = replies.readline()
     except OSError:  # none there (or a dead one's socket), or this process has no stdin/stdout
@@ -165,8 +165,7 @@ def _ask_to_stop(path: str) -> bool:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(path)
-        request = json.dumps({"stop": True}).encode()
-        client.sendall(struct.pack("!I", len(request)) + request)
+        client.sendall(_message({"stop": True}))
         return client.makefile("rb").readline().startswith(b"stopping")
     except OSError:  # a dead server's socket: gone with it
         try:
@@ -178,8 +177,14 @@ def _ask_to_stop(path: str) -> bool:
         client.close()
 
 
+def _message(request: dict) -> bytes:
+    """A request as sent: its length, then its JSON (read back by ``_receive``)."""
+    data = json.dumps(request).encode()
+    return struct.pack("!I", len(data)) + data
+
+
 def _locked(lock: str) -> bool:
-    """Whether a server holds this lock; a lock nobody holds is removed."""
+    """Whether a server holds this lock file."""
     import fcntl
 
     try:
