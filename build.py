@@ -22,6 +22,14 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 EARLY_WORKERS = None
 TYPESET_NOTHING = {"html", "watch", "-h", "--help", "--stop-server"}  # commands that need no typesetting processes
 if __name__ == "__main__":
+    import signal
+
+    def _interrupted(_number, _frame):  # Ctrl-C before the build began: nothing to undo
+        os.write(2, b"interrupted; the previous outputs are unchanged\n")
+        os._exit(130)
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if meant to ignore it
+        signal.signal(signal.SIGINT, _interrupted)  # main() takes Ctrl-C back as KeyboardInterrupt
     from dossier import server
 
     if server.wanted(sys.argv[1:]):
@@ -64,9 +72,13 @@ def main(argv: list[str] | None = None, workers=None) -> int:
                              "builds (nor start one); DOSSIER_SERVER=0 does the same for every build")
     parser.add_argument("--stop-server", action="store_true", help="stop the build server (and any left from earlier code), and do nothing else")
     args = parser.parse_args(argv)
-    if args.stop_server:
-        from dossier import server
+    from dossier import server
 
+    if args.verbose and server.SERVED:
+        print(f"building in the build server's process {os.getpid()}")
+    elif args.verbose and server.NOT_USED:
+        print(f"building in this process: {server.NOT_USED}")
+    if args.stop_server:
         if workers is not None:
             workers.close(wait=False)
         stopped = server.stop(str(HERE))
@@ -145,10 +157,6 @@ def main(argv: list[str] | None = None, workers=None) -> int:
         print(f"  {'total':<12} {total:6.2f} s")
         if result.parts:
             print(f"  parts typeset: {result.typeset_parts} of {result.parts} (the others unchanged, from the cache)")
-        from dossier import server
-
-        if server.SERVED:
-            print(f"  built by the build server, in its process {os.getpid()}")
     if result.failed:
         count = len(result.failed)
         print(f"build incomplete: {count} error{'s' if count != 1 else ''}; the outputs they concern were not written", file=sys.stderr)
@@ -174,14 +182,18 @@ def run(argv: list[str]) -> int:
 def _warm_up() -> None:
     """The build server's loading: the pipeline, and WeasyPrint with its fonts; then a rehearsal
     of a build's reading, on this folder's project, for what loads at first use (Markdown's
-    extensions, the templates' compiled code, the style's tables). No output is written (the
-    glyph check may fill its cache in output/.cache)."""
+    extensions, the templates' compiled code, the style's tables). What it writes goes to a
+    scratch folder, removed after."""
+    import shutil
+    import tempfile
+
     from dossier import pipeline, watch, workers  # noqa: F401
     from dossier.config import load_settings
 
     workers.warm_up()
+    scratch = tempfile.mkdtemp(prefix="dossier-warm-up-")
     try:
-        settings = load_settings(HERE)
+        settings = load_settings(HERE, {"output_dir": scratch})  # the project's outputs untouched
         book = pipeline.gather(settings, [])
         environment = pipeline.template_environment(settings)
         html_path = settings.path("output_dir") / "dossier.html"
@@ -190,13 +202,21 @@ def _warm_up() -> None:
         pipeline.body_parts(book, environment, html_path)
     except Exception:  # a project with errors: the builds will say so
         pass
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == [server.SERVE]:
         server.serve(run, str(HERE), _warm_up)
         os._exit(0)
-    status = main(workers=EARLY_WORKERS)
+    if signal.getsignal(signal.SIGINT) is _interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status = main(workers=EARLY_WORKERS)
+    except KeyboardInterrupt:  # before main() began its work, or after it was done
+        print("interrupted; the previous outputs are unchanged", file=sys.stderr)
+        status = 130
     if server.wanted(sys.argv[1:]) and server.start_in_background(__file__, str(HERE)):
         print("starting a build server that keeps WeasyPrint loaded for the next builds "
               f"(it stops after {server.IDLE // 60} idle minutes; --no-server builds without it)")
