@@ -129,6 +129,8 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
     client.settimeout(float(os.environ.get("DOSSIER_SERVER_WAIT", WAIT)))
     pid = None
     try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)  # a terminal to hand over (a build with one closed runs here)
         client.connect(path)
         if _peer_uid(client) != os.getuid():
             raise ConnectionRefusedError("not this user's server")  # tell it nothing
@@ -144,11 +146,12 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
             NOT_USED = line.decode(errors="replace").strip() or "the build server closed the connection"
     except socket.timeout:
         NOT_USED = "the build server did not answer in time"
-    except (OSError, ValueError):  # none there (or a dead one's socket), or no stdin/stdout here
+    except (OSError, ValueError):  # none there (or a dead one's socket), or no stdin, stdout, stderr
         NOT_USED = ""
     if pid is None:
         client.close()
-        if {n for n in signal.sigpending() & set(_PASSED_ON) if signal.getsignal(n) is not signal.SIG_IGN}:  # the user pressed Ctrl-C meanwhile: this build stops here
+        pending = {n for n in signal.sigpending() & set(_PASSED_ON) if signal.getsignal(n) is not signal.SIG_IGN}
+        if pending:  # the user pressed Ctrl-C meanwhile: this build stops here
             print("interrupted; the previous outputs are unchanged", file=sys.stderr)
             return 130
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
