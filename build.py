@@ -207,8 +207,8 @@ def _warm_up() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == [server.SERVE]:
-        server.serve(run, str(HERE), _warm_up)
+    if sys.argv[1:2] == [server.SERVE]:  # with the lock its starter took, or none
+        server.serve(run, str(HERE), _warm_up, int(sys.argv[2]) if sys.argv[2:] else None)
         os._exit(0)
     if signal.getsignal(signal.SIGINT) is _interrupted:
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -217,9 +217,14 @@ if __name__ == "__main__":
     except KeyboardInterrupt:  # before main() began its work, or after it was done
         print("interrupted; the previous outputs are unchanged", file=sys.stderr)
         status = 130
+    except BrokenPipeError:  # what reads our report has gone (build.py | head): as a shell's tools end
+        status = 128 + signal.SIGPIPE
     if server.wanted(sys.argv[1:]) and server.start_in_background(__file__, str(HERE)):
-        print("starting a build server that keeps WeasyPrint loaded for the next builds "
-              f"(it stops after {server.IDLE // 60} idle minutes; --no-server builds without it)")
+        try:
+            print("starting a build server that keeps WeasyPrint loaded for the next builds "
+                  f"(it stops after {server.IDLE // 60} idle minutes; --no-server builds without it)")
+        except BrokenPipeError:
+            status = status or 128 + signal.SIGPIPE
     # Every output is written and closed, every process this build started has ended: leave
     # without taking the interpreter apart object by object (a tenth of a second, after an edit).
     for stream in (sys.stdout, sys.stderr):

@@ -1,4 +1,5 @@
 """The build server (dossier/server.py): builds handed to a loaded process, as they would run here."""
+import ctypes
 import os
 import resource
 import shutil
@@ -78,9 +79,11 @@ def children(pid: int) -> list[int]:
 
 
 def servers(env) -> list[int]:
-    """The build servers (running, or loading) whose socket folder is this test's."""
+    """The build servers (running, or loading) whose socket folder is this test's; not their
+    forks, which look the same."""
     found = []
-    for pid in processes():
+    parents = processes()
+    for pid in parents:
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -88,7 +91,7 @@ def servers(env) -> list[int]:
             continue
         if server.SERVE.encode() in command and f"DOSSIER_SERVER_DIR={env['DOSSIER_SERVER_DIR']}".encode() in environ:
             found.append(pid)
-    return found
+    return [pid for pid in found if parents.get(pid) not in found]
 
 
 def wait_for(condition, what: str, seconds: float = 60):
@@ -170,22 +173,43 @@ def test_a_served_build_has_the_callers_priority_and_limits(env, long_project):
     nice = os.getpriority(os.PRIO_PROCESS, pid) + 3
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 
+    io = server._IOPRIO.get(os.uname().machine)
+    idle_class = 3 << 13  # ionice -c3
+
     def as_a_user_might():
         os.setpriority(os.PRIO_PROCESS, 0, nice)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        if io:
+            ctypes.CDLL(None).syscall(io[0], 1, 0, idle_class)
 
     client, fork = start_served(long_project, env, preexec_fn=as_a_user_might)
     try:
         assert os.getpriority(os.PRIO_PROCESS, fork) == nice
         assert resource.prlimit(fork, resource.RLIMIT_NOFILE) == (min(soft, 512), hard)
+        assert os.sched_getscheduler(fork) == os.SCHED_BATCH
+        if io:
+            assert ctypes.CDLL(None).syscall(io[1], 1, fork) == idle_class
     finally:
         client.send_signal(signal.SIGINT)
         client.communicate(timeout=120)
 
 
-def test_what_a_fork_cannot_take_on_is_said():
-    settings = server.process_settings()
-    assert server._take_on({**settings, "affinity": [1 << 20]}).startswith("the build server cannot take on")
+def test_a_caller_the_server_cannot_stand_for_builds_itself_and_the_server_makes_way(env, project):
+    """A server started by a process that may not gain privileges (no_new_privs, as sandboxes
+    set it) cannot build for one that may: that one builds itself, and starts a server of its own."""
+    def no_new_privileges():
+        ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+
+    subprocess.run([sys.executable, str(REPO / "build.py"), "html", "--root", str(project)], env=env,
+                   capture_output=True, preexec_fn=no_new_privileges, check=True)
+    first = wait_for_server(env)
+    result = build("html", "-v", "--force", "--root", str(project), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "building in this process: the build server cannot stand for this process" in result.stdout
+    assert "starting a build server" in result.stdout
+    wait_for(lambda: len(servers(env)) == 1 and server._answers(str(first)), "the new server")
+    assert SERVED in build("html", "-v", "--force", "--root", str(project), env=env).stdout
 
 
 def test_ctrl_c_reaches_a_served_build(env, long_project):
@@ -208,6 +232,66 @@ def test_a_build_whose_caller_is_killed_stops(env, long_project):
     wait_for(lambda: fork not in processes(), "the build to stop", seconds=20)
     assert not (long_project / "output" / "dossier.pdf").exists()
     assert server._answers(str(sockets(env)[0]))  # the server itself goes on
+
+
+def test_sigterm_ends_a_served_build_as_it_ends_one_in_process(env, long_project):
+    build("html", "--root", str(long_project), env=env)
+    wait_for_server(env)
+    client, fork = start_served(long_project, env)
+    client.terminate()
+    client.communicate(timeout=60)
+    assert client.returncode == -signal.SIGTERM  # as `build.py --no-server` killed by SIGTERM
+    assert not (long_project / "output" / "dossier.pdf").exists()
+
+
+def test_a_caller_with_stdin_closed_builds_itself(env, project):
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "html", "-v", "--force", "--root", str(project)],
+                            env=env, capture_output=True, text=True, preexec_fn=lambda: os.close(0), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "building in this process: its standard input, output or error is closed" in result.stdout
+
+
+def test_a_served_build_writes_as_its_caller_would(env, tmp_path):
+    """The caller's encoding, error handler and buffering of its output, not the server's."""
+    root = tmp_path / "pą"
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("output"))
+    ascii_env = {**env, "PYTHONIOENCODING": "ascii:replace", "PYTHONUNBUFFERED": "1"}
+    alone = build("html", "--no-server", "--root", str(root), env=ascii_env)
+    build("html", "--root", str(root), env=ascii_env)  # starts a server set up like this
+    wait_for_server(ascii_env)
+    served = build("html", "-v", "--force", "--root", str(root), env=ascii_env)
+    assert served.returncode == 0, served.stderr
+    assert SERVED in served.stdout
+    assert "p?/output/dossier.html" in served.stdout and "p?/output/dossier.html" in alone.stdout
+
+
+def test_ctrl_c_while_waiting_for_a_wedged_server_is_not_held(env, project):
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    (pid,) = servers(env)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        client = subprocess.Popen([sys.executable, str(REPO / "build.py"), "pdf", "--root", str(project)],
+                                  env={**env, "DOSSIER_SERVER_WAIT": "30"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        client.send_signal(signal.SIGINT)
+        start = time.monotonic()
+        out, err = client.communicate(timeout=60)
+        waited = time.monotonic() - start
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert client.returncode == 130 and "interrupted" in err
+    assert waited < 5  # not the 30 s it would have waited for an answer
+
+
+def test_settings_that_are_not_numbers_are_not_fatal(env, project):
+    odd = {**env, "DOSSIER_SERVER_WAIT": "5s", "DOSSIER_SERVER_IDLE": "15m"}
+    first = build("html", "--root", str(project), env=odd)
+    assert first.returncode == 0, first.stderr
+    wait_for_server(odd)
+    assert SERVED in build("html", "-v", "--force", "--root", str(project), env=odd).stdout
 
 
 def test_a_caller_the_server_does_not_answer_builds_itself(env, project):
@@ -244,14 +328,42 @@ def test_a_stale_server_steps_aside(env, project, tmp_path):
     assert SERVED in build("html", "-v", "--force", "--root", str(project), env=env).stdout
 
 
-def test_a_caller_whose_python_is_set_up_otherwise_builds_itself(env, project):
+def test_a_new_module_that_hides_a_loaded_one_makes_the_server_stale(env, project, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    env = {**env, "PYTHONPATH": str(site)}
     build("html", "--root", str(project), env=env)
     wait_for_server(env)
-    utf8 = "0" if sys.flags.utf8_mode else "1"
-    result = build("html", "-v", "--root", str(project), env={**env, "PYTHONUTF8": utf8})
+    (site / "jinja2.py").write_text("raise ImportError('a jinja2 of its own')\n")
+    result = build("html", "-v", "--force", "--root", str(project), env=env)
+    assert "building in this process: the build server is stale" in result.stdout
+    assert result.returncode != 0  # as a fresh process fails with that module first on the path
+
+
+def test_a_server_whose_files_change_while_it_loads_does_not_serve(env, project, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    module = site / "sitecustomize.py"
+    module.write_text("LOADED = True\n")
+    future = time.time() + 3600
+    os.utime(module, (future, future))  # as if written after the server started loading
+    env = {**env, "PYTHONPATH": str(site)}
+    assert "starting a build server" in build("html", "--root", str(project), env=env).stdout
+    wait_for(lambda: not servers(env), "the server to leave")
+    assert sockets(env) == []
+
+
+def test_a_caller_whose_python_is_set_up_otherwise_gets_a_server_of_its_own(env, project):
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    other = {**env, "PYTHONUTF8": "0" if sys.flags.utf8_mode else "1"}
+    result = build("html", "-v", "--force", "--root", str(project), env=other)
     assert result.returncode == 0, result.stderr
-    assert "building in this process: the build server's Python is set up otherwise" in result.stdout
-    assert "starting a build server" not in result.stdout  # the running one is left to its callers
+    assert SERVED not in result.stdout
+    assert "starting a build server" in result.stdout
+    wait_for(lambda: len(servers(env)) == 2 and len(sockets(env)) == 2, "a second server, beside the first")
+    assert SERVED in build("html", "-v", "--force", "--root", str(project), env=other).stdout
+    assert SERVED in build("html", "-v", "--force", "--root", str(project), env=env).stdout
 
 
 def test_no_server_when_turned_off(env, project):
@@ -274,6 +386,14 @@ def test_a_server_stops_when_asked_and_when_idle(env, project):
     path = wait_for_server(idle)
     wait_for(lambda: not path.exists(), "the idle server to stop", seconds=30)
     wait_for(lambda: not servers(env), "its process to end", seconds=10)
+
+
+def test_a_server_still_loading_is_stopped_when_asked(env, project):
+    assert "starting a build server" in build("html", "--root", str(project), env=env).stdout
+    assert servers(env) and not sockets(env)  # loading (it takes a second or more)
+    assert build("--stop-server", env=env).stdout.startswith("stopped 1")
+    wait_for(lambda: not servers(env), "the server to end", seconds=10)
+    assert sockets(env) == []
 
 
 def test_a_dead_servers_files_are_cleared(env, project):
@@ -303,14 +423,15 @@ def test_changed_code_gets_a_new_server(tmp_path):
     assert server.code_key(str(tool)) == before
 
 
-def test_a_socket_folder_others_can_enter_is_not_used(tmp_path, monkeypatch):
-    folder = tmp_path / "open"
+def test_a_socket_folder_others_can_enter_is_not_used(monkeypatch):
+    folder = Path(tempfile.mkdtemp(prefix="ds-")) / "open"  # a short path: a socket's has a length limit
     folder.mkdir(mode=0o777)
     folder.chmod(0o777)
     monkeypatch.setenv("DOSSIER_SERVER_DIR", str(folder))
     assert server.socket_path(str(REPO)) is None
     folder.chmod(0o700)
     assert server.socket_path(str(REPO)).startswith(str(folder))
+    shutil.rmtree(folder.parent)
 
 
 def test_a_process_that_builds_again_sees_changed_fonts(tmp_path):
@@ -338,3 +459,16 @@ def test_a_build_right_after_the_first_does_not_start_a_second_server(env, proje
     assert "starting a build server" not in second.stdout
     wait_for_server(env)
     assert len(servers(env)) == 1
+
+
+def test_a_reader_that_goes_away_ends_a_build_quietly_served_or_not(env, project):
+    """`build.py | head -1`: the build is done, its report cut short, as a shell's tools end."""
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    for extra in ([], ["--no-server"]):
+        client = subprocess.Popen([sys.executable, str(REPO / "build.py"), "pdf", "-v", "--force", *extra,
+                                   "--root", str(project)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        client.stdout.close()  # before the first line
+        err = client.stderr.read().decode()
+        assert client.wait(timeout=120) == 128 + signal.SIGPIPE, err
+        assert "Traceback" not in err
