@@ -406,7 +406,9 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
     """Load everything (``warm_up()``), then fork a process that calls ``run(argv)`` for each
     build asked for, until idle, asked to stop, or stale. ``lock``: the server's lock, taken
     by the build that started it."""
+    import ctypes  # noqa: F401  (for the forks: what _take_on uses, loaded once)
     import gc
+    import resource  # noqa: F401
     import select
 
     global _LOCK
