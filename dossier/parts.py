@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import audit
-from .typeset import layout, write_atomically, write_pdf
+from .typeset import layout, release, write_atomically, write_pdf
 from .warmstart import cache_hyphenation
 from .workers import Workers
 
@@ -206,7 +206,10 @@ def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: 
 
 def _render(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
     document, _, _ = layout(html_text, base_url, roots)
-    return document.write_pdf()
+    try:
+        return document.write_pdf()
+    finally:
+        release(document)
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
@@ -220,10 +223,14 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         pending = [note for note, _, _ in off if levels.get(note, 0) < len(audit.NUDGES)]
         if not pending:
             break
+        release(document)  # laid out again, nudged
         for note in pending:
             levels[note] = levels.get(note, 0) + 1
         adjusted = audit.nudge(html_text, levels)
-    write_pdf(document, adjusted, Path(pdf_path))
+    try:
+        write_pdf(document, adjusted, Path(pdf_path))
+    finally:
+        release(document)
     files = {str(path): file_digest(path) for path in laid_out.served}
     anchors, links, sizes = {}, [], []
     for index, page in enumerate(document.pages):

@@ -9,6 +9,7 @@ last good PDF as it was.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import logging
 import os
 import tempfile
@@ -56,6 +57,18 @@ def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprin
     problems += [warning("", 0, f"typesetter: {m}") for m in messages.records if not _environment_notice(m)]
     laid_out = Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused), served=list(dict.fromkeys(fetcher.served)))
     return document, laid_out, problems
+
+
+def release(document: weasyprint.Document) -> None:
+    """Remove the copies of the fonts WeasyPrint made for a document, once it is written.
+
+    WeasyPrint copies every @font-face font into a temporary folder of its own, and removes it
+    only when the document's font configuration is garbage-collected: never, in a process that
+    ends with ``os._exit``, as ours do (3 MB left in /tmp for every part typeset)."""
+    folder = getattr(getattr(document, "font_config", None), "_folder", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        document.font_config._folder = None
 
 
 def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> None:

@@ -338,3 +338,16 @@ def test_editor_checks_warn_about_uncited_entries_and_missing_fields(project):
     assert result.returncode == 0, result.stderr
     assert re.search(r"bib/refs\.bib:\d+: warning: entry 'unused2000' is never cited", result.stderr)
     assert re.search(r"bib/refs\.bib:\d+: warning: entry 'thin2001' lacks .*publisher", result.stderr), result.stderr
+
+
+def test_a_build_leaves_nothing_in_the_temporary_folder(tmp_path):
+    """WeasyPrint copies the fonts of each document it lays out into a temporary folder, which
+    it removes only on garbage collection; our processes end without one. Every part's copy
+    is removed once the part is written (they were 3 MB a part, never removed)."""
+    root = tmp_path / "minimal"
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("output"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = run_build(root, "all", env={"TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in scratch.iterdir()) == []
