@@ -432,7 +432,17 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
     server_pid = os.getpid()
     own = interpreter()
     gc.disable()
-    warm_up()
+
+    def stop_loading(_number, _frame):  # --stop-server while it loads: leave, cleaning up after the warm-up
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_loading)
+    try:
+        warm_up()
+    except SystemExit:
+        _leave(path, None)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.enable()
     gc.collect()  # the rehearsal's garbage, before the rest is frozen
     gc.freeze()  # what is loaded now is shared with every build's fork; none of them walks it

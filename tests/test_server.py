@@ -393,7 +393,7 @@ def test_a_server_still_loading_is_stopped_when_asked(env, project):
     assert servers(env) and not sockets(env)  # loading (it takes a second or more)
     assert build("--stop-server", env=env).stdout.startswith("stopped 1")
     wait_for(lambda: not servers(env), "the server to end", seconds=10)
-    assert sockets(env) == []
+    assert list(Path(env["DOSSIER_SERVER_DIR"]).iterdir()) == []  # nor its lock left
 
 
 def test_a_dead_servers_files_are_cleared(env, project):
