@@ -326,6 +326,10 @@ def _stop_loading(lock: str) -> bool:
             pid = int(handle.read().strip() or 0)
         if pid > 0 and _locked(lock):  # still held by its writer: the pid is not another's yet
             os.kill(pid, signal.SIGTERM)
+            for _ in range(50):  # gone within 5 s: then what it left (if stopped before it could clean up) is cleared
+                if not _locked(lock):
+                    break
+                time.sleep(0.1)
             return True
     except (OSError, ValueError):
         pass
