@@ -54,14 +54,31 @@ NOT_USED = ""  # why this build was not served although a server was asked (show
 _LOCK = -1  # the server's lock, not its builds' to hold
 NOT_SERVED = {"watch", "-h", "--help", "--no-server", "--stop-server", SERVE}
 _PASSED_ON = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # from the caller to its build
-_SAME_CONTEXT = ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")
+_SAME_CONTEXT = ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp",
+                 "Seccomp_filters")
 _NAMESPACES = ("mnt", "pid", "net", "ipc", "uts", "user", "cgroup")
 
 
 def wanted(argv: list[str]) -> bool:
     """Whether this command may go through a server (and start one)."""
     return (os.environ.get("DOSSIER_SERVER", "1") != "0" and not os.environ.get("CI")
-            and hasattr(socket, "send_fds") and not NOT_SERVED & set(argv))
+            and hasattr(socket, "send_fds") and not NOT_SERVED & set(argv) and not _confined())
+
+
+def _confined() -> bool:
+    """Whether this process runs under a system-call filter (a sandbox's, which no server's
+    fork can be shown to share) or a limit on its address space (which a fork of a loaded
+    server, already larger, would meet sooner): such a build runs in its own process."""
+    import resource
+
+    for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+        if resource.getrlimit(limit)[0] != resource.RLIM_INFINITY:
+            return True
+    try:
+        with open("/proc/self/status", encoding="utf-8") as handle:
+            return any(line.split() != ["Seccomp:", "0"] for line in handle if line.startswith("Seccomp:"))
+    except OSError:
+        return True
 
 
 def _seconds(name: str, default: float) -> float:
@@ -74,8 +91,9 @@ def _seconds(name: str, default: float) -> float:
 
 
 def socket_path(tool_root: str) -> str | None:
-    """The server's socket for this code and this interpreter's set-up, in a folder only this
-    user can use; None if none is safe."""
+    """The server's socket for this code, this interpreter's set-up and this process's context
+    (credentials, namespaces, control group), in a folder only this user can use; None if none
+    is safe."""
     base = os.environ.get("DOSSIER_SERVER_DIR") or os.path.join(
         os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp", f"dossier-build-{os.getuid()}")
     try:
@@ -85,7 +103,11 @@ def socket_path(tool_root: str) -> str | None:
         return None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None  # somebody else's, or open to others: a socket there could be anybody's
-    path = os.path.join(base, f"{_root_key(tool_root)}-{code_key(tool_root)}-{_hash(interpreter())[:8]}.sock")
+    try:
+        setup = _hash([interpreter(), _context("self")])[:8]
+    except OSError:
+        return None  # no /proc: nothing to check a server against
+    path = os.path.join(base, f"{_root_key(tool_root)}-{code_key(tool_root)}-{setup}.sock")
     return path if len(path.encode()) < 100 else None  # a socket's path has a length limit
 
 
@@ -115,13 +137,19 @@ def code_key(tool_root: str) -> str:
 
 
 def interpreter() -> dict:
-    """What a process's Python was set up with at its start, which a fork cannot change: a
-    caller whose differs from a server's has a server of its own."""
+    """What a process's Python and libraries were set up with at its start, which a fork cannot
+    change: a caller whose differs from a server's has a server of its own."""
     return {"flags": list(sys.flags), "x": sorted(f"{k}={v}" for k, v in sys._xoptions.items()),
             "warnings": list(sys.warnoptions), "path": [os.path.realpath(p) for p in sys.path],
             "fs": sys.getfilesystemencoding(),
-            "env": sorted(f"{k}={v}" for k, v in os.environ.items()
-                          if k.startswith("PYTHON") or k in ("LANG", "LC_ALL", "LC_CTYPE"))}
+            "env": sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(_AT_START) or k in _AT_START_NAMES)}
+
+
+# What is read from the environment when Python, the C library, fontconfig and Pango start,
+# not at each build: a caller with other values gets a server started with them.
+_AT_START = ("PYTHON", "LD_", "GLIBC_", "MALLOC_", "FONTCONFIG_", "FC_", "PANGO", "G_")
+_AT_START_NAMES = {"LANG", "LC_ALL", "LC_CTYPE", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
+                   "XDG_CONFIG_DIRS", "XDG_DATA_DIRS"}
 
 
 # ----- the client: build.py, handing its build over --------------------------------------
@@ -147,8 +175,10 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
     try:
         client.settimeout(_seconds("DOSSIER_SERVER_WAIT", WAIT))
         client.connect(path)
-        if _peer(client)[1] != os.getuid():
-            raise ConnectionRefusedError("not this user's server")  # tell it nothing
+        server_pid, uid, _ = _peer(client)
+        if uid != os.getuid() or _context(server_pid) != _context("self"):  # tell it nothing
+            NOT_USED = "what answers on the build server's socket is not in this process's context"
+            raise ConnectionRefusedError(NOT_USED)
         client.sendall(_message({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                                  "interpreter": interpreter(), "streams": [_stream(s) for s in (sys.stdin, sys.stdout, sys.stderr)]}))
         line = _read_line(client, time.monotonic() + _seconds("DOSSIER_SERVER_WAIT", WAIT))
@@ -162,21 +192,32 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
         NOT_USED = "the build server did not answer in time"
     except InterruptedError:
         pass  # Ctrl-C while waiting: said below
-    except (OSError, ValueError):  # none there, or a dead one's socket
+    except (OSError, ValueError):  # none there, or a dead one's socket, or not ours (said above)
         pass
     if pid is None:
         client.close()
-        if _interrupted():  # the user pressed Ctrl-C meanwhile: this build stops here
-            print("interrupted; the previous outputs are unchanged", file=sys.stderr)
-            return 130
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        return None
+        return _not_served(held)
     return _follow(client, pid, held)
 
 
-def _follow(client: socket.socket, pid: int, held) -> int:
-    """Hand the build's process this terminal, pass signals on, and wait for its status."""
+def _not_served(held) -> int | None:
+    """None, for this process to build; unless a signal came meanwhile: then its end."""
+    pending = {n for n in signal.sigpending() & set(_PASSED_ON) if signal.getsignal(n) is not signal.SIG_IGN}
+    if signal.SIGINT in pending:  # the user pressed Ctrl-C: this build stops here
+        print("interrupted; the previous outputs are unchanged", file=sys.stderr)
+        return 130
+    for number in pending:  # SIGTERM, SIGHUP: as they end a build
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return None
+
+
+def _follow(client: socket.socket, pid: int, held) -> int | None:
+    """Hand the build's process this terminal, pass signals on, and wait for its status; None
+    if it gave up waiting for this process (stopped meanwhile), which then builds itself."""
+    global NOT_USED
     forwarded = []
+    before = {n: signal.getsignal(n) for n in (*_PASSED_ON, signal.SIGTSTP, signal.SIGCONT)}
 
     def pass_on(number, _frame):
         forwarded.append(number)
@@ -199,6 +240,16 @@ def _follow(client: socket.socket, pid: int, held) -> int:
         # The build begins now, and only now (this process will not build too), with this
         # process's terminal: passed to the build's process itself, never held by the server.
         socket.send_fds(client, [b"go\n"], [0, 1, 2])
+        started = _read_line(client) == b"started\n"
+    except OSError:
+        started = False
+    if not started:  # it did not begin: nothing was done, and this process builds
+        client.close()
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        NOT_USED = "the build server's process stopped waiting for this one"
+        return _not_served(held)
+    try:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held until now goes to the build
         line = _read_line(client)
     except OSError:
@@ -239,6 +290,8 @@ def _read_line(client: socket.socket, deadline: float | None = None) -> bytes:
         try:
             chunk = client.recv(256)
         except socket.timeout:
+            if deadline is None:
+                raise  # the socket's own timeout: given up
             continue
         if not chunk:
             return data
@@ -435,6 +488,7 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     server_pid = os.getpid()
     own = interpreter()
+    before = _loaded_files(tool_root)
     gc.disable()
 
     def stop_loading(_number, _frame):  # --stop-server while it loads: leave, cleaning up after the warm-up
@@ -450,9 +504,8 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
     gc.enable()
     gc.collect()  # the rehearsal's garbage, before the rest is frozen
     gc.freeze()  # what is loaded now is shared with every build's fork; none of them walks it
-    loaded = _loaded_files()
-    # Changed while it loaded (the 50 ms: file times lag the clock by a tick): stale already.
-    if _changed(loaded, since=_STARTED - 50_000_000) or socket_path(tool_root) != path:
+    loaded = _loaded_files(tool_root)
+    if _changed_while_loading(before, loaded) or socket_path(tool_root) != path:
         _leave(path, None)
         return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -463,13 +516,16 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
     inode = os.stat(path).st_ino
     stop(tool_root, keep=path)  # this tool's servers for code that has changed since
     idle = _seconds("DOSSIER_SERVER_IDLE", IDLE)
-    children: set[int] = set()
+    children: dict[int, int] = {}  # a build's process: its caller's
     last = time.monotonic()
     try:
         while True:
-            for pid in list(children):
+            for pid, caller in list(children.items()):
                 if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                    children.discard(pid)
+                    del children[pid]
+                elif not _alive(caller):  # a build suspended with its caller (Ctrl-Z), which was then killed:
+                    _signal(-pid, signal.SIGCONT)  # woken, it sees its caller gone, and stops
+                    _signal(pid, signal.SIGCONT)
             if children:
                 last = time.monotonic()
             if inode is None or not _still_ours(path, inode) or (not children and time.monotonic() - last > idle):
@@ -498,7 +554,7 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
                     finally:
                         os._exit(2)  # never back into the server's loop
                 os.close(told)
-                children.add(pid)
+                children[pid] = request["caller"]
                 last = time.monotonic()
                 # A fork that cannot stand for its caller has told it so: make way for a
                 # server the caller starts, which can.
@@ -522,6 +578,15 @@ def serve(run, tool_root: str, warm_up, lock: int | None = None) -> None:
             listener.close()
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead and not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 def _is_lock_of(fd: int, lock: str) -> bool:
     try:
         return os.stat(lock).st_ino == os.fstat(fd).st_ino
@@ -532,7 +597,7 @@ def _is_lock_of(fd: int, lock: str) -> bool:
 def _read_byte(fd: int) -> bytes:
     import select
 
-    if not select.select([fd], [], [], WAIT)[0]:
+    if not select.select([fd], [], [], 6 * WAIT)[0]:
         return b""
     try:
         return os.read(fd, 1)
@@ -549,12 +614,13 @@ def _leave(path: str, inode: int | None) -> None:
         os.unlink(f"{path}.lock")  # still held: a server starting now makes a new one
 
 
-def _loaded_files() -> dict[str, tuple[int, int, int]]:
+def _loaded_files(tool_root: str) -> dict[str, tuple[int, int, int]]:
     """Every file a loaded module came from, and every folder modules are looked for in (a new
-    module there may hide a loaded one), as they are."""
+    module there may hide a loaded one), as they are; not the tool's own folder, which is also
+    the default project's (its own modules are in the socket's name)."""
     files = {}
     names = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
-    for name in [*names, *sys.path]:
+    for name in [*names, *(p for p in sys.path if os.path.realpath(p) != os.path.realpath(tool_root))]:
         if isinstance(name, str) and name and name not in files:
             try:
                 info = os.stat(name)
@@ -564,16 +630,24 @@ def _loaded_files() -> dict[str, tuple[int, int, int]]:
     return files
 
 
-def _changed(loaded: dict[str, tuple[int, int, int]], since: int | None = None) -> bool:
-    """Whether a file has changed since it was loaded (or ``since`` a time, in ns)."""
+def _changed(loaded: dict[str, tuple[int, int, int]]) -> bool:
+    """Whether a file has changed since it was loaded."""
     for name, was in loaded.items():
         try:
             info = os.stat(name)
         except OSError:
             return True
-        if (info.st_mtime_ns, info.st_size, info.st_ino) != was or (since is not None and info.st_mtime_ns >= since):
+        if (info.st_mtime_ns, info.st_size, info.st_ino) != was:
             return True
     return False
+
+
+def _changed_while_loading(before: dict, after: dict) -> bool:
+    """Whether a file changed while the server loaded: one of those loaded before it began, or
+    any whose time falls in the loading (from this process's start, less 50 ms for file times
+    lagging the clock by a tick; a file dated in the future is not taken as changed)."""
+    now = time.time_ns()
+    return _changed(before) or any(_STARTED - 50_000_000 <= mtime <= now for mtime, _, _ in after.values())
 
 
 def _peer(connection: socket.socket) -> tuple[int, int, int]:
@@ -657,9 +731,11 @@ def _take_on(caller: int) -> str | None:
 
 
 def _context(pid) -> list[str]:
-    """What a process is allowed to do and see: credentials, capabilities, namespaces."""
+    """What a process is allowed to do and see: credentials, capabilities, namespaces, control group."""
     with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
         lines = [line.strip() for line in handle if line.split(":")[0] in _SAME_CONTEXT]
+    with open(f"/proc/{pid}/cgroup", encoding="utf-8") as handle:
+        lines.append(handle.read().strip())
     for name in _NAMESPACES:
         try:
             lines.append(os.readlink(f"/proc/{pid}/ns/{name}"))
@@ -704,6 +780,10 @@ def _build(connection: socket.socket, request: dict, run, told: int) -> None:
     except OSError:
         pass
     if refusal or answer != b"go\n" or len(fds) != 3:  # refused, or the caller stopped waiting and builds itself
+        os._exit(0)
+    try:
+        connection.sendall(b"started\n")  # from now on, the build is this process's, not its caller's
+    except OSError:
         os._exit(0)
     SERVED = True
     status = 2

@@ -195,21 +195,24 @@ def test_a_served_build_has_the_callers_priority_and_limits(env, long_project):
         client.communicate(timeout=120)
 
 
-def test_a_caller_the_server_cannot_stand_for_builds_itself_and_the_server_makes_way(env, project):
+def test_a_caller_in_another_context_is_never_served_by_a_server_of_this_one(env, project):
     """A server started by a process that may not gain privileges (no_new_privs, as sandboxes
-    set it) cannot build for one that may: that one builds itself, and starts a server of its own."""
+    set it) is not one for a process that may, nor the other way round: each has its own."""
     def no_new_privileges():
         ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
 
-    subprocess.run([sys.executable, str(REPO / "build.py"), "html", "--root", str(project)], env=env,
-                   capture_output=True, preexec_fn=no_new_privileges, check=True)
-    first = wait_for_server(env)
+    def confined(*args):
+        return subprocess.run([sys.executable, str(REPO / "build.py"), *args, "--root", str(project)], env=env,
+                              capture_output=True, text=True, preexec_fn=no_new_privileges, timeout=120)
+
+    confined("html")
+    wait_for_server(env)
     result = build("html", "-v", "--force", "--root", str(project), env=env)
     assert result.returncode == 0, result.stderr
-    assert "building in this process: the build server cannot stand for this process" in result.stdout
-    assert "starting a build server" in result.stdout
-    wait_for(lambda: len(servers(env)) == 1 and server._answers(str(first)), "the new server")
+    assert SERVED not in result.stdout and "starting a build server" in result.stdout
+    wait_for(lambda: len(sockets(env)) == 2 and all(server._answers(str(s)) for s in sockets(env)), "a server of its own")
     assert SERVED in build("html", "-v", "--force", "--root", str(project), env=env).stdout
+    assert SERVED in confined("html", "-v", "--force").stdout  # by its own
 
 
 def test_ctrl_c_reaches_a_served_build(env, long_project):
@@ -232,6 +235,69 @@ def test_a_build_whose_caller_is_killed_stops(env, long_project):
     wait_for(lambda: fork not in processes(), "the build to stop", seconds=20)
     assert not (long_project / "output" / "dossier.pdf").exists()
     assert server._answers(str(sockets(env)[0]))  # the server itself goes on
+
+
+def state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def test_ctrl_z_suspends_a_served_build_and_a_killed_caller_still_ends_it(env, long_project):
+    build("html", "--root", str(long_project), env=env)
+    wait_for_server(env)
+    client, fork = start_served(long_project, env)
+    client.send_signal(signal.SIGTSTP)
+    wait_for(lambda: state(fork) == "T" and state(client.pid) == "T", "the build and its caller to stop")
+    client.kill()
+    client.communicate(timeout=60)
+    wait_for(lambda: fork not in processes(), "the suspended build to end", seconds=20)
+    assert not (long_project / "output" / "dossier.pdf").exists()
+
+
+def test_a_wedged_server_does_not_hang_stop_server(env, project):
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    (pid,) = servers(env)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        result = build("--stop-server", env=env)
+        assert time.monotonic() - start < 30
+        assert result.returncode == 0
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_sigterm_while_waiting_for_the_server_ends_the_caller_as_sigterm_ends_a_build(env, project):
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    (pid,) = servers(env)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        client = subprocess.Popen([sys.executable, str(REPO / "build.py"), "pdf", "--root", str(project)],
+                                  env={**env, "DOSSIER_SERVER_WAIT": "30"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1)
+        client.terminate()
+        client.communicate(timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert client.returncode == -signal.SIGTERM
+
+
+def test_a_process_with_a_memory_limit_builds_alone(env, project):
+    """A fork of the loaded server is larger from its start than a fresh process: under a limit
+    on its address space it could fail where the fresh one succeeds."""
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, resource.RLIM_INFINITY))
+
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "html", "-v", "--force", "--root", str(project)],
+                            env=env, capture_output=True, text=True, preexec_fn=limited, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert SERVED not in result.stdout and "starting a build server" not in result.stdout
 
 
 def test_sigterm_ends_a_served_build_as_it_ends_one_in_process(env, long_project):
@@ -262,7 +328,7 @@ def test_a_served_build_writes_as_its_caller_would(env, tmp_path):
     build("html", "--root", str(root), env=ascii_env)  # starts a server set up like this
     wait_for_server(ascii_env)
     served = build("html", "-v", "--force", "--root", str(root), env=ascii_env)
-    assert served.returncode == 0, served.stderr
+    assert served.returncode == 0 and alone.returncode == 0, served.stderr + alone.stderr
     assert SERVED in served.stdout
     assert "p?/output/dossier.html" in served.stdout and "p?/output/dossier.html" in alone.stdout
 
@@ -340,17 +406,35 @@ def test_a_new_module_that_hides_a_loaded_one_makes_the_server_stale(env, projec
     assert result.returncode != 0  # as a fresh process fails with that module first on the path
 
 
-def test_a_server_whose_files_change_while_it_loads_does_not_serve(env, project, tmp_path):
+def test_a_file_changed_while_the_server_loads_makes_it_stale(tmp_path):
+    def look(*paths):
+        return {str(p): (os.stat(p).st_mtime_ns, os.stat(p).st_size, os.stat(p).st_ino) for p in paths}
+
+    old, new, future = tmp_path / "old.py", tmp_path / "new.py", tmp_path / "future.py"
+    for path in (old, new, future):
+        path.write_text("x = 1\n")
+    os.utime(old, ns=(server._STARTED - 10**10,) * 2)  # from before the loading began
+    os.utime(new, ns=(server._STARTED - 10**10,) * 2)
+    os.utime(future, ns=(time.time_ns() + 3600 * 10**9,) * 2)  # dated in the future: not a change
+    first = look(old, future)
+    assert not server._changed_while_loading(first, look(old, new, future))
+    new.write_text("x = 2\n")  # loaded while it was being changed
+    assert server._changed_while_loading(first, look(old, new, future))
+    os.utime(new, ns=(server._STARTED - 10**10,) * 2)
+    old.write_text("x = 2\n")  # changed after the first look
+    assert server._changed_while_loading(first, look(old, new, future))
+
+
+def test_a_module_dated_in_the_future_does_not_keep_servers_from_serving(env, project, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     module = site / "sitecustomize.py"
     module.write_text("LOADED = True\n")
-    future = time.time() + 3600
-    os.utime(module, (future, future))  # as if written after the server started loading
+    os.utime(module, ns=(time.time_ns() + 3600 * 10**9,) * 2)
     env = {**env, "PYTHONPATH": str(site)}
     assert "starting a build server" in build("html", "--root", str(project), env=env).stdout
-    wait_for(lambda: not servers(env), "the server to leave")
-    assert sockets(env) == []
+    wait_for_server(env)
+    assert SERVED in build("html", "-v", "--force", "--root", str(project), env=env).stdout
 
 
 def test_a_caller_whose_python_is_set_up_otherwise_gets_a_server_of_its_own(env, project):
@@ -472,3 +556,23 @@ def test_a_reader_that_goes_away_ends_a_build_quietly_served_or_not(env, project
         err = client.stderr.read().decode()
         assert client.wait(timeout=120) == 128 + signal.SIGPIPE, err
         assert "Traceback" not in err
+
+
+def test_the_environment_the_libraries_start_with_names_another_server(monkeypatch):
+    monkeypatch.setenv("DOSSIER_SERVER_DIR", tempfile.mkdtemp(prefix="ds-"))
+    before = server.socket_path(str(REPO))
+    monkeypatch.setenv("LD_BIND_NOW", "1")  # read by the dynamic loader when a process starts, never again
+    assert server.socket_path(str(REPO)) != before
+    monkeypatch.delenv("LD_BIND_NOW")
+    monkeypatch.setenv("DOSSIER_SOMETHING", "1")  # read at each build: the same server
+    assert server.socket_path(str(REPO)) == before
+    shutil.rmtree(os.environ["DOSSIER_SERVER_DIR"])
+
+
+def test_a_file_saved_in_the_tool_folder_does_not_make_the_server_stale(env, project):
+    build("html", "--root", str(project), env=env)
+    wait_for_server(env)
+    swap = REPO / ".test-server-swap.tmp"  # as an editor's swap file beside pyproject.toml
+    swap.write_text("")
+    swap.unlink()
+    assert SERVED in build("html", "-v", "--force", "--root", str(project), env=env).stdout
