@@ -176,7 +176,46 @@ def run(argv: list[str]) -> int:
     """What ``python build.py ARGS`` does, in the build server's fork of itself."""
     from dossier.workers import Workers
 
-    return main(argv, workers=None if TYPESET_NOTHING & set(argv) else Workers())
+    _end_cleanly_on_termination()
+    workers = None if TYPESET_NOTHING & set(argv) else Workers()
+    try:
+        status = main(argv, workers=workers)
+    finally:
+        if workers is not None:  # main() stops them, unless it ended before (a wrong option: argparse's exit)
+            workers.close(wait=False)
+    _end_as_terminated()
+    return status
+
+
+_TERMINATED_BY: list[int] = []
+
+
+def _end_cleanly_on_termination() -> None:
+    """SIGTERM and SIGHUP stop a build as Ctrl-C does (its processes stopped, its temporary
+    files removed, the previous outputs left as they were); then it ends as they end a process."""
+    import signal
+
+    def terminated(number, _frame):
+        _TERMINATED_BY.append(number)
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, terminated)
+
+
+def _end_as_terminated() -> None:
+    import signal
+
+    if _TERMINATED_BY:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        signal.signal(_TERMINATED_BY[0], signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {_TERMINATED_BY[0]})
+        os.kill(os.getpid(), _TERMINATED_BY[0])
 
 
 def _warm_up() -> None:
@@ -212,14 +251,22 @@ if __name__ == "__main__":
         os._exit(0)
     if signal.getsignal(signal.SIGINT) is _interrupted:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    _end_cleanly_on_termination()
+    parsed = True
     try:
         status = main(workers=EARLY_WORKERS)
+    except SystemExit as exc:  # argparse's, for a wrong option: the workers are this process's to stop
+        status, parsed = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1), False
     except KeyboardInterrupt:  # before main() began its work, or after it was done
         print("interrupted; the previous outputs are unchanged", file=sys.stderr)
         status = 130
     except BrokenPipeError:  # what reads our report has gone (build.py | head): as a shell's tools end
         status = 128 + signal.SIGPIPE
-    if server.wanted(sys.argv[1:]) and server.start_in_background(__file__, str(HERE)):
+    finally:
+        if EARLY_WORKERS is not None:  # main() stops them, unless it ended before they were its
+            EARLY_WORKERS.close(wait=False)
+    _end_as_terminated()
+    if parsed and server.wanted(sys.argv[1:]) and server.start_in_background(__file__, str(HERE)):
         try:
             print("starting a build server that keeps WeasyPrint loaded for the next builds "
                   f"(it stops after {server.IDLE // 60} idle minutes; --no-server builds without it)")

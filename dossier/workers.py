@@ -18,9 +18,16 @@ import sys
 import time
 
 
+_ENDING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # held back across the fork
+
+
 class Workers:
     def __init__(self, count: int | None = None):
         self.count = count or len(os.sched_getaffinity(0)) or 1
+        # The typesetting processes' temporary files (WeasyPrint's copies of the fonts) go in
+        # a folder of this build's, removed when they have stopped, however they stopped.
+        self._scratch = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"dossier-typeset-{os.getpid()}-{time.time_ns()}")
+        os.mkdir(self._scratch, 0o700)
         jobs_in, jobs_out = os.pipe()
         results_in, results_out = os.pipe()
         # A plain fork, not multiprocessing's: importing and starting that costs this process
@@ -29,17 +36,22 @@ class Workers:
         # ignores it (or it would run this process's code from the fork on).
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
         try:
             self._pid = os.fork()
         except BaseException:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)
             raise
         if self._pid == 0:  # the typesetting process; it never returns from here
             status = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle; it stops these
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the build's way of ending cleanly
+                signal.signal(signal.SIGHUP, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)
+                import tempfile
+
+                tempfile.tempdir = self._scratch
                 os.close(jobs_out)
                 os.close(results_in)
                 _serve(jobs_in, results_out, self.count)
@@ -50,7 +62,7 @@ class Workers:
                 traceback.print_exc()
             finally:
                 os._exit(status)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)
         os.close(jobs_in)
         os.close(results_out)
         self._fds = (jobs_out, results_in)
@@ -84,6 +96,14 @@ class Workers:
             return
         self._closed = True
         atexit.unregister(self.close)
+        try:
+            self._stop(wait)
+        finally:
+            import shutil
+
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _stop(self, wait: bool) -> None:
         if not self.used:  # at once, even while WeasyPrint is loading: it has forked no worker yet
             os.kill(self._pid, signal.SIGKILL)
             for fd in self._fds:

@@ -26,11 +26,15 @@ def env():
     """Builds that use (and start) a server whose socket is in a folder of this test's own
     (a short path: a socket's has a length limit)."""
     folder = Path(tempfile.mkdtemp(prefix="ds-")) / "s"
-    environment = {**os.environ, "DOSSIER_SERVER": "1", "DOSSIER_SERVER_DIR": str(folder),
+    (folder.parent / "tmp").mkdir()  # the builds' temporary files, to see that none is left
+    environment = {**os.environ, "DOSSIER_SERVER": "1", "DOSSIER_SERVER_DIR": str(folder), "TMPDIR": str(folder.parent / "tmp"),
                    "DOSSIER_SERVER_IDLE": "120", "SOURCE_DATE_EPOCH": "1600000000"}
     environment.pop("CI", None)
     yield environment
     build("--stop-server", env=environment)
+    deadline = time.monotonic() + 15  # builds still ending (cleaning up after an interruption)
+    while servers(environment) and time.monotonic() < deadline:
+        time.sleep(0.1)
     for pid in servers(environment):  # one that could not be asked
         os.kill(pid, signal.SIGKILL)
     shutil.rmtree(folder.parent, ignore_errors=True)
@@ -215,6 +219,10 @@ def test_a_caller_in_another_context_is_never_served_by_a_server_of_this_one(env
     assert SERVED in confined("html", "-v", "--force").stdout  # by its own
 
 
+def left_in_tmp(env) -> list[str]:
+    return [p.name for p in Path(env["TMPDIR"]).iterdir() if not p.name.startswith("dossier-warm-up-")]
+
+
 def test_ctrl_c_reaches_a_served_build(env, long_project):
     build("html", "--root", str(long_project), env=env)
     wait_for_server(env)
@@ -224,6 +232,7 @@ def test_ctrl_c_reaches_a_served_build(env, long_project):
     assert client.returncode == 130, err
     assert "interrupted; the previous outputs are unchanged" in err
     assert not (long_project / "output" / "dossier.pdf").exists()
+    assert left_in_tmp(env) == []  # the fonts WeasyPrint copied, with the typesetting processes' folder
 
 
 def test_a_build_whose_caller_is_killed_stops(env, long_project):
@@ -234,6 +243,7 @@ def test_a_build_whose_caller_is_killed_stops(env, long_project):
     client.communicate(timeout=60)
     wait_for(lambda: fork not in processes(), "the build to stop", seconds=20)
     assert not (long_project / "output" / "dossier.pdf").exists()
+    assert left_in_tmp(env) == []
     assert server._answers(str(sockets(env)[0]))  # the server itself goes on
 
 
@@ -308,6 +318,8 @@ def test_sigterm_ends_a_served_build_as_it_ends_one_in_process(env, long_project
     client.communicate(timeout=60)
     assert client.returncode == -signal.SIGTERM  # as `build.py --no-server` killed by SIGTERM
     assert not (long_project / "output" / "dossier.pdf").exists()
+    wait_for(lambda: fork not in processes(), "the build to end")
+    assert left_in_tmp(env) == []  # it ended as cleanly as on Ctrl-C
 
 
 def test_a_caller_with_stdin_closed_builds_itself(env, project):
