@@ -122,9 +122,11 @@ def start_server(root: Path) -> None:
     from dossier import server
 
     timed([PYTHON, str(REPO / "build.py"), "html", "--root", str(root)], root)
-    path = server.socket_path(str(REPO))
+    # Its socket's name depends on how build.py's Python is set up, not this script's: any
+    # socket in the benchmark's own folder is the one.
+    folder = Path(os.environ["DOSSIER_SERVER_DIR"])
     deadline = time.monotonic() + 60
-    while path and not server._answers(path) and time.monotonic() < deadline:
+    while not any(server._answers(str(p)) for p in folder.glob("*.sock")) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
