@@ -615,11 +615,17 @@ def _leave(path: str, inode: int | None) -> None:
 
 
 def _loaded_files(tool_root: str) -> dict[str, tuple[int, int, int]]:
-    """Every file a loaded module came from, and every folder modules are looked for in (a new
-    module there may hide a loaded one), as they are; not the tool's own folder, which is also
-    the default project's (its own modules are in the socket's name)."""
+    """Every file a loaded module came from, every library mapped, and every folder modules are
+    looked for in (a new module there may hide a loaded one), as they are; not the tool's own
+    folder, which is also the default project's (its own modules are in the socket's name)."""
     files = {}
     names = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
+    try:  # and the C libraries loaded (Pango, fontconfig, HarfBuzz...): a system upgrade replaces them
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
+            names += sorted({line.split(None, 5)[5].strip() for line in handle
+                             if len(line.split(None, 5)) == 6 and line.split(None, 5)[5].startswith("/")})
+    except OSError:
+        pass
     for name in [*names, *(p for p in sys.path if os.path.realpath(p) != os.path.realpath(tool_root))]:
         if isinstance(name, str) and name and name not in files:
             try:
