@@ -176,15 +176,30 @@ def run(argv: list[str]) -> int:
     """What ``python build.py ARGS`` does, in the build server's fork of itself."""
     from dossier.workers import Workers
 
+    return command(argv, None if TYPESET_NOTHING & set(argv) else Workers())[0]
+
+
+def command(argv: list[str] | None, workers) -> tuple[int, bool]:
+    """main() as the command line runs it: its exit status, however it ended (argparse, Ctrl-C,
+    SIGTERM, a reader gone), with its workers stopped; and whether its arguments were good."""
+    import signal
+
     _end_cleanly_on_termination()
-    workers = None if TYPESET_NOTHING & set(argv) else Workers()
+    parsed = True
     try:
         status = main(argv, workers=workers)
+    except SystemExit as exc:  # argparse's, for a wrong option
+        status, parsed = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1), False
+    except KeyboardInterrupt:  # before main() began its work, or after it was done
+        print("interrupted; the previous outputs are unchanged", file=sys.stderr)
+        status = 130
+    except BrokenPipeError:  # what reads our report has gone (build.py | head): as a shell's tools end
+        status = 128 + signal.SIGPIPE
     finally:
-        if workers is not None:  # main() stops them, unless it ended before (a wrong option: argparse's exit)
+        if workers is not None:  # main() stops them, unless it ended before they were its
             workers.close(wait=False)
     _end_as_terminated()
-    return status
+    return status, parsed
 
 
 _TERMINATED_BY: list[int] = []
@@ -207,12 +222,10 @@ def _end_cleanly_on_termination() -> None:
 def _end_as_terminated() -> None:
     import signal
 
+    from dossier import server
+
     if _TERMINATED_BY:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
+        server.flush_streams()
         signal.signal(_TERMINATED_BY[0], signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {_TERMINATED_BY[0]})
         os.kill(os.getpid(), _TERMINATED_BY[0])
@@ -251,21 +264,7 @@ if __name__ == "__main__":
         os._exit(0)
     if signal.getsignal(signal.SIGINT) is _interrupted:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    _end_cleanly_on_termination()
-    parsed = True
-    try:
-        status = main(workers=EARLY_WORKERS)
-    except SystemExit as exc:  # argparse's, for a wrong option: the workers are this process's to stop
-        status, parsed = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1), False
-    except KeyboardInterrupt:  # before main() began its work, or after it was done
-        print("interrupted; the previous outputs are unchanged", file=sys.stderr)
-        status = 130
-    except BrokenPipeError:  # what reads our report has gone (build.py | head): as a shell's tools end
-        status = 128 + signal.SIGPIPE
-    finally:
-        if EARLY_WORKERS is not None:  # main() stops them, unless it ended before they were its
-            EARLY_WORKERS.close(wait=False)
-    _end_as_terminated()
+    status, parsed = command(None, EARLY_WORKERS)
     if parsed and server.wanted(sys.argv[1:]) and server.start_in_background(__file__, str(HERE)):
         try:
             print("starting a build server that keeps WeasyPrint loaded for the next builds "
@@ -274,9 +273,5 @@ if __name__ == "__main__":
             status = status or 128 + signal.SIGPIPE
     # Every output is written and closed, every process this build started has ended: leave
     # without taking the interpreter apart object by object (a tenth of a second, after an edit).
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    server.flush_streams()
     os._exit(status)

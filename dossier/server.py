@@ -264,6 +264,15 @@ def _follow(client: socket.socket, pid: int, held) -> int | None:
     return 2
 
 
+def flush_streams() -> None:
+    """What is buffered for stdout and stderr, written before a process ends with os._exit."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 def _signal(pid: int, number: int) -> None:
     try:
         os.kill(pid, number)
@@ -809,28 +818,17 @@ def _build(connection: socket.socket, request: dict, run, told: int) -> None:
         os.umask(request["umask"])
         sys.argv[1:] = request["argv"]
         status = run(request["argv"])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the build began (run() has its own ends: build.command)
         print("interrupted; the previous outputs are unchanged", file=sys.stderr)
         status = 130
-    except BrokenPipeError:  # as build.py ends when what reads its report has gone
-        status = 128 + signal.SIGPIPE
-    except BaseException as exc:  # SystemExit from argparse carries the status to give
-        if isinstance(exc, SystemExit):
-            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            if not isinstance(exc.code, int) and exc.code is not None:
-                print(exc.code, file=sys.stderr)
-        else:  # as the interpreter would end a build that raised (build.py --debug)
-            import traceback
+    except BaseException:  # as the interpreter would end a build that raised (build.py --debug)
+        import traceback
 
-            traceback.print_exc()
-            status = 1
+        traceback.print_exc()
+        status = 1
     finally:  # a late Ctrl-C, or the caller going: the status still goes
         signal.pthread_sigmask(signal.SIG_BLOCK, {*_PASSED_ON, signal.SIGIO})
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
+        flush_streams()
         try:
             connection.sendall(f"status {status}\n".encode())
         except OSError:
