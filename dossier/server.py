@@ -202,7 +202,7 @@ def delegate(argv: list[str], tool_root: str) -> int | None:
 
 def _not_served(held) -> int | None:
     """None, for this process to build; unless a signal came meanwhile: then its end."""
-    pending = {n for n in signal.sigpending() & set(_PASSED_ON) if signal.getsignal(n) is not signal.SIG_IGN}
+    pending = _pending()
     if signal.SIGINT in pending:  # the user pressed Ctrl-C: this build stops here
         print("interrupted; the previous outputs are unchanged", file=sys.stderr)
         return 130
@@ -280,8 +280,9 @@ def _signal(pid: int, number: int) -> None:
         pass
 
 
-def _interrupted() -> bool:
-    return any(signal.getsignal(n) is not signal.SIG_IGN for n in signal.sigpending() & set(_PASSED_ON))
+def _pending() -> set[int]:
+    """The signals held back while waiting for the server, and not meant to be ignored."""
+    return {n for n in signal.sigpending() & set(_PASSED_ON) if signal.getsignal(n) is not signal.SIG_IGN}
 
 
 def _read_line(client: socket.socket, deadline: float | None = None) -> bytes:
@@ -293,7 +294,7 @@ def _read_line(client: socket.socket, deadline: float | None = None) -> bytes:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            if _interrupted():
+            if _pending():
                 raise InterruptedError
             client.settimeout(min(0.1, left))
         try:
