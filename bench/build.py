@@ -23,7 +23,7 @@ CHILD = r"""
 import json, sys, time
 start = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
-from dossier.config import load_settings
+from dossier.project import load_settings
 from dossier.pipeline import build
 settings = load_settings(__import__("pathlib").Path(sys.argv[2]), {"output_dir": sys.argv[3]})
 result = build(settings.root, ("dossier",), settings=settings)

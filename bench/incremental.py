@@ -41,7 +41,7 @@ WARM_EDIT = r"""
 import sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/bench"]
 from pathlib import Path
-from dossier.config import load_settings
+from dossier.project import load_settings
 from dossier.pipeline import build
 from dossier.workers import Workers
 from incremental import edit_one_sentence

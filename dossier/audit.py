@@ -7,7 +7,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .errors import Problem, warning
+from .files import file_digest, write_bytes
+from .problems import Problem, warning
 
 
 _COVERAGE: dict[str, frozenset[int]] = {}  # by the fonts' digest: a process that builds again (watch, the server's forks) sees changed fonts
@@ -16,8 +17,6 @@ _COVERAGE: dict[str, frozenset[int]] = {}  # by the fonts' digest: a process tha
 def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -> frozenset[int]:
     """Code points that every one of the faces (regular, italic, bold…) can draw; kept in
     ``cache_dir`` under the fonts' digest, since reading the character maps takes a while."""
-    from .parts import file_digest
-
     key = hashlib.sha256("".join(file_digest(f) for f in font_files).encode()).hexdigest()[:24]
     if key not in _COVERAGE:
         _COVERAGE[key] = _read_coverage(font_files, key, cache_dir)
@@ -25,8 +24,6 @@ def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -
 
 
 def _read_coverage(font_files: tuple[Path, ...], key: str, cache_dir: Path | None) -> frozenset[int]:
-    from .typeset import write_atomically
-
     cached = cache_dir / f"coverage-{key}.json" if cache_dir else None
     if cached and cached.exists():
         try:
@@ -40,8 +37,7 @@ def _read_coverage(font_files: tuple[Path, ...], key: str, cache_dir: Path | Non
         cmap = set(TTFont(font_file, lazy=True).getBestCmap())
         covered = cmap if covered is None else covered & cmap
     if cached:
-        data = json.dumps(sorted(covered or ())).encode()
-        write_atomically(cached, lambda handle: handle.write(data))
+        write_bytes(cached, json.dumps(sorted(covered or ())).encode())
     return frozenset(covered or ())
 
 

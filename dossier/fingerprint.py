@@ -12,7 +12,8 @@ import json
 import os
 from pathlib import Path
 
-TOOL_ROOT = Path(__file__).resolve().parent.parent
+from .project import TOOL_ROOT
+
 MANIFEST = ".cache/manifest.json"
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import chicago
-from .chapters import read_chapters
-from .errors import Problem, errors_in
+from .book import Book, glyph_problems, render_chapters
+from .cite import chicago
 from .model import RenderedChapter
+from .problems import Problem, errors_in
+from .read.chapters import read_chapters
 
 FOLDER = "handouts"
 MAX_PAGES = {"handout": 2, "handout-sheet": 1}
@@ -32,7 +33,7 @@ class Handout:
         return MAX_PAGES.get(self.template, 2)
 
 
-def gather_handouts(book, render_chapters, glyph_problems) -> tuple[list[Handout], list[Problem], list[Problem]]:
+def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Problem]]:
     """Render every handout; returns (handouts, their errors, their warnings)."""
     settings = book.settings
     folder = settings.path("content_dir") / FOLDER
@@ -43,7 +44,7 @@ def gather_handouts(book, render_chapters, glyph_problems) -> tuple[list[Handout
     for source in sources:
         style = chicago.NoteStyle(book.references, chicago.StyleOptions(ibid=settings.ibid))
         rendered, found = render_chapters([source], style, book.references, book.treaties, settings)
-        found += glyph_problems([source])
+        found += glyph_problems(settings, [source])
         if errors_in(found) or not rendered:
             errors += errors_in(found)
             continue

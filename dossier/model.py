@@ -9,14 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-
-@dataclass(frozen=True)
-class Location:
-    path: str  # as shown to the user: relative to the project root where possible
-    line: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else self.path
+from .problems import Location
 
 
 @dataclass(frozen=True)
@@ -96,3 +89,4 @@ class RenderedChapter:
     html: str  # the chapter body, notes inline as <span class="footnote">
     headings: tuple[tuple[int, str, str], ...]  # (level, id, text)
     note_count: int
+    note_lines: tuple[int, ...] = ()  # the source line of each note's call, in order

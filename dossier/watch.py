@@ -20,9 +20,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
-from .config import Settings, load_settings
-from .errors import BuildError
-from .fingerprint import TOOL_ROOT, input_files
+from .fingerprint import input_files
+from .pipeline import build
+from .problems import BuildError
+from .project import TOOL_ROOT, Settings, load_settings
+from .typeset.pool import Pool
 
 RELOAD_SCRIPT = """<script>
 (function () {
@@ -111,20 +113,13 @@ def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
 
 
 def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: dict | None = None,
-          interval: float = 0.3, stop: threading.Event | None = None) -> None:
-    from .pipeline import build
-    from .workers import Workers
-
+          pool: Pool | None = None, strict: bool = False, interval: float = 0.3, stop: threading.Event | None = None) -> None:
+    """Rebuild on every change until Ctrl-C (or ``stop``); ``pool``'s workers stay warm between saves."""
     status = Status()
     allowed = [settings.path(name).resolve() for name in ("output_dir", "content_dir", "templates_dir")]
     allowed += [(TOOL_ROOT / "templates").resolve(), (TOOL_ROOT / "fonts").resolve()]
-    workers = Workers()  # kept warm from one save to the next; forked before the server's thread starts
-    try:
-        handler = partial(PreviewHandler, directory=str(settings.root), status=status, allowed=allowed)
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except BaseException:
-        workers.close(wait=False)
-        raise
+    handler = partial(PreviewHandler, directory=str(settings.root), status=status, allowed=allowed)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     html = settings.path("output_dir") / "dossier.html"
     say(f"preview: http://127.0.0.1:{server.server_address[1]}/{html.relative_to(settings.root).as_posix()}")
@@ -136,18 +131,17 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
             current = snapshot(settings)
             if current != seen:
                 seen = current
-                _rebuild(settings.root, overrides, status, say, partial(build, workers=workers))
+                _rebuild(settings.root, overrides, status, say, pool, strict)
             stop.wait(interval)
     except KeyboardInterrupt:
         pass
     finally:
-        workers.close(wait=False)
         server.shutdown()
         server.server_close()
         say("stopped")
 
 
-def _rebuild(root: Path, overrides: dict | None, status: Status, say, build) -> None:
+def _rebuild(root: Path, overrides: dict | None, status: Status, say, pool: Pool | None, strict: bool) -> None:
     """HTML first (the preview reloads), then the PDFs; problems go to the terminal and the preview.
 
     Nothing that goes wrong in one rebuild ends the loop: the next save tries again.
@@ -155,9 +149,9 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, build) -> 
     started = time.perf_counter()
     try:
         settings = load_settings(root, overrides)  # the settings may have been edited too
-        build(settings.root, (), settings=settings)
+        build(settings, ())
         _publish(status, [])
-        result = build(settings.root, ("dossier", "handouts"), settings=settings)
+        result = build(settings, ("dossier", "handouts"), pool)
     except BuildError as exc:
         lines = [str(p) for p in exc.problems]
     except Exception as exc:  # a file vanishing mid-save, and the like
@@ -165,7 +159,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, build) -> 
     else:
         for warning in result.warnings:
             say(str(warning))
-        lines = [str(p) for p in result.failed]
+        lines = [str(p) for p in result.failed] + ([str(p) for p in result.warnings] if strict else [])
         if not lines:
             say(f"rebuilt in {time.perf_counter() - started:.1f} s: {result.pages} pages, {result.typeset_parts} of {result.parts} parts typeset")
             return

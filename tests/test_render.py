@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from dossier.model import Chapter, Location
-from dossier.render import render_chapter
+from dossier.model import Chapter
+from dossier.problems import Location
+from dossier.render.markdown import render_chapter
 
 
 class RecordingStyle:
@@ -144,7 +145,8 @@ def test_citation_in_mid_sentence_of_a_note_stays_put():
 
 
 def test_unknown_treaty_in_key_facts_is_an_error_naming_the_known_ones():
-    from dossier.data import Treaty, TreatyData, chapter_context
+    from dossier.read.treaties import Treaty, TreatyData
+    from dossier.render.data import chapter_context
 
     context = chapter_context(TreatyData(treaties=(Treaty({"id": "latvia"}, {}), Treaty({"id": "estonia"}, {}))))
     _, problems, _ = render("x\n\n{{ key_facts('nope') }}\n", context=context)

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from dossier.model import Chapter, Location
-from dossier.resources import check_resources
+from dossier.model import Chapter
+from dossier.problems import Location
+from dossier.render.resources import check_resources
 
 WHERE = "content/02-second.md"
 

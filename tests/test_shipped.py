@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from dossier.config import load_settings
-from dossier.impose import booklet_order
+from dossier.project import load_settings
+from dossier.pdf.impose import booklet_order
 from dossier.pipeline import build
+from dossier.typeset.pool import Pool
 from pdfcheck import contents_entries, page_texts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,13 +20,19 @@ REPO = Path(__file__).resolve().parent.parent
 def shipped(tmp_path_factory):
     out = tmp_path_factory.mktemp("shipped")
     settings = load_settings(REPO, {"output_dir": str(out)})
-    result = build(REPO, ("dossier", "handouts", "booklet", "print"), settings=settings)
+    with Pool() as pool:
+        result = build(settings, ("dossier", "handouts", "booklet", "print"), pool)
     return out, result
 
 
 def test_no_note_leaves_its_calls_page(shipped):
     _, result = shipped
-    assert result.notes_off_page == []
+    assert [w for w in result.warnings if "note called here" in w.message] == []
+
+
+def test_the_shipped_dossier_builds_without_a_warning(shipped):
+    _, result = shipped
+    assert [str(w) for w in result.warnings] == []
 
 
 def test_size_notes_and_bibliography(shipped):

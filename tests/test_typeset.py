@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from dossier.fetcher import ConfinedFetcher
-from dossier.typeset import layout, write_atomically, write_pdf
+from dossier.typeset.fetcher import ConfinedFetcher
+from dossier.files import write_atomically
+from dossier.typeset.weasy import layout, write_pdf
 
 
 def test_fetcher_reads_inside_the_project_only(tmp_path):

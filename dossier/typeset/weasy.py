@@ -1,22 +1,24 @@
-"""Typeset HTML to PDF with WeasyPrint, confined to the project, written atomically.
+"""WeasyPrint, confined to the project: HTML in, a laid-out document and its problems out.
 
-Content is not trusted: the URL fetcher (``fetcher.py``) reads files inside the
-project only; everything else, the network included, is refused with a warning, so a
-chapter cannot pull ``/etc/passwd`` into the PDF. The PDF goes to a temporary file beside its destination and is
-renamed into place only once complete: a failed or interrupted build leaves the
-last good PDF as it was.
+Content is not trusted: the URL fetcher (``fetcher.py``) reads files inside the project only;
+everything else, the network included, is refused with a warning, so a chapter cannot pull
+``/etc/passwd`` into the PDF. This module imports WeasyPrint at the top: the typesetting
+processes load it once, before their first part (``pool.py``).
 """
 from __future__ import annotations
 
 import hashlib
-import shutil
 import logging
-import os
-import tempfile
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Problem, warning
+import pyphen
+import weasyprint
+
+from ..files import write_atomically
+from . import patches
+from .fetcher import ConfinedFetcher
 
 
 @dataclass
@@ -27,19 +29,20 @@ class Typeset:
     anchors: dict[str, int] = field(default_factory=dict)  # element id -> page index (0-based)
     refused: list[str] = field(default_factory=list)
     served: list[Path] = field(default_factory=list)  # files the typesetter read
+    messages: list[str] = field(default_factory=list)  # what the typesetter said about the content
 
 
-def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprint.Document, Typeset, list[Problem]]:
+def warm_up(language: str = "en") -> None:
+    """Load what the first part would load (fontconfig, Pango, the hyphenation patterns), so
+    that processes forked after this start ready."""
+    patches.install()
+    pyphen.Pyphen(lang=pyphen.language_fallback(language) or "en")  # kept in pyphen's own cache
+    weasyprint.HTML(string=f'<p lang="{language}" style="hyphens: auto">.</p>').render()
+
+
+def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprint.Document, Typeset]:
     """Lay out the HTML; the typesetter may read files under ``roots`` only."""
-    from .warmstart import load_weasyprint
-
-    weasyprint = load_weasyprint()  # here, not at the top: a process that typesets nothing need not load it
-
-    from . import notes_speedup
-    from .fetcher import ConfinedFetcher
-
-    notes_speedup.install()
-
+    patches.install()
     fetcher = ConfinedFetcher(roots)
     messages = _capture_weasyprint_log()
     try:
@@ -50,21 +53,18 @@ def layout(html_text: str, base_url: Path, roots: list[Path]) -> tuple[weasyprin
     for index, page in enumerate(document.pages):
         for anchor in page.anchors:
             anchors.setdefault(anchor, index)
-    problems = [
-        warning("", 0, f"not included: {url} (the typesetter reads files inside the project only)")
-        for url in dict.fromkeys(fetcher.refused)
-    ]
-    problems += [warning("", 0, f"typesetter: {m}") for m in messages.records if not _environment_notice(m)]
-    laid_out = Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused), served=list(dict.fromkeys(fetcher.served)))
-    return document, laid_out, problems
+    said = [f"not included: {url} (the typesetter reads files inside the project only)" for url in dict.fromkeys(fetcher.refused)]
+    said += [f"typesetter: {m}" for m in messages.records if not _environment_notice(m)]
+    return document, Typeset(pages=len(document.pages), anchors=anchors, refused=list(fetcher.refused),
+                             served=list(dict.fromkeys(fetcher.served)), messages=said)
 
 
 def release(document: weasyprint.Document) -> None:
     """Remove the copies of the fonts WeasyPrint made for a document, once it is written.
 
     WeasyPrint copies every @font-face font into a temporary folder of its own, and removes it
-    only when the document's font configuration is garbage-collected: never, in a process that
-    ends with ``os._exit``, as ours do (3 MB left in /tmp for every part typeset)."""
+    only when the document's font configuration is garbage-collected, which a worker process
+    that is stopped may never reach."""
     folder = getattr(getattr(document, "font_config", None), "_folder", None)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -77,22 +77,13 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
     write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
 
 
-def write_atomically(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # as an ordinary file would be, not mkstemp's private 0600
+def render_pdf(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
+    """A small document's PDF bytes (the folio layers)."""
+    document, _ = layout(html_text, base_url, roots)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        return document.write_pdf()
+    finally:
+        release(document)
 
 
 class _Collect(logging.Handler):
@@ -115,3 +106,7 @@ def _capture_weasyprint_log() -> _Collect:
 def _environment_notice(message: str) -> bool:
     """Messages about this machine or about refusals already reported, not about the content."""
     return "refused to" in message or "HarfBuzz-Subset" in message
+
+
+def version() -> str:
+    return weasyprint.__version__

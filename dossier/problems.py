@@ -1,19 +1,27 @@
-"""Problems found in the user's input, reported as ``path:line: message``.
+"""Problems found in the user's input or in the layout, each printed as ``path:line: message``.
 
-Stages collect problems instead of raising at the first one, so that a run reports
-everything that is wrong at once (as Sphinx and bibtexparser v2 do). An error fails
-the build at the end of the stage that found it; a warning is printed and the build
-goes on.
+Stages collect problems instead of raising at the first one, so that a run reports everything
+that is wrong at once (as Sphinx and bibtexparser v2 do). An error fails the build at the end of
+the stage that found it; a warning is printed and the build goes on, unless the build is strict
+(``--strict``, or ``strict = true`` in the settings), where any warning fails it at the end, as
+Sphinx's ``-W`` does. Problems are plain data: they cross from the typesetting processes intact.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
-from .model import Location
-
 ERROR = "error"
 WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str  # as shown to the user: relative to the project root where possible
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 @dataclass(frozen=True)
@@ -46,3 +54,8 @@ class BuildError(Exception):
 
 def errors_in(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == ERROR]
+
+
+def in_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Errors first, then by file and line."""
+    return sorted(problems, key=lambda p: (p.severity != ERROR, p.location.path, p.location.line))

@@ -19,17 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Problem, error
-from .model import Chapter, Location
+from ..files import display_path
+from ..model import Chapter
+from ..problems import Location, Problem, error
 
 FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template"}
-
-
-def display_path(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def slugify(text: str) -> str:

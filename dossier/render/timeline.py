@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from .data import TreatyData
-from .render import one_line
+from ..read.treaties import TreatyData
+from .markdown import one_line
 
 WIDTH = 400  # units are points: the figure prints at its natural size
 AXIS_X = 40

@@ -1,4 +1,6 @@
-"""Settings from ``pyproject.toml``, table ``[tool.dossier]``; every key has a default."""
+"""The project: its settings (``pyproject.toml``, table ``[tool.dossier]``; every key has a
+default), its folders, and the template environment (the project's templates first, the
+built-in ones for what it does not override)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +10,13 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import BuildError, Problem, error
+import jinja2
+from markupsafe import Markup
+
+from .problems import BuildError, Problem, error
+
+TOOL_ROOT = Path(__file__).resolve().parent.parent  # the built-in templates and fonts live here
+FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
 
 PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in"}
 
@@ -28,6 +36,7 @@ class Settings:
     templates_dir: str = "templates"
     output_dir: str = "output"
     ibid: bool = False  # Chicago: "Ibid." for an immediately repeated work (off, as the 18th ed. advises)
+    strict: bool = False  # any warning fails the build (as --strict does)
     nocite: tuple[str, ...] = ()  # keys listed in the bibliography even when not cited
     date: datetime = field(default_factory=lambda: build_date())
 
@@ -119,7 +128,7 @@ def _setting(name: str, value):
             if not isinstance(item, str):
                 raise ValueError(f"a string or a list of strings, not an array holding {_kind(item)}")
         return tuple(value)
-    if name == "ibid":
+    if name in ("ibid", "strict"):
         if not isinstance(value, bool):
             raise ValueError(f"true or false, not {_kind(value)}")
         return value
@@ -149,3 +158,34 @@ def _line_of(pyproject: Path, key: str) -> int:
         elif in_table and stripped.startswith((f"{key} ", f"{key}=")):
             return number
     return 0
+
+
+def font_files() -> tuple[Path, ...]:
+    return tuple(TOOL_ROOT / "fonts" / name for name in FONT_FILES)
+
+
+def template_dirs(settings: Settings) -> list[Path]:
+    """The project's templates first; the built-in ones fill in what it does not override."""
+    return list(dict.fromkeys(p.resolve() for p in (settings.path("templates_dir"), TOOL_ROOT / "templates") if p.is_dir()))
+
+
+def template_file(settings: Settings, name: str) -> Path:
+    return next((d / name for d in template_dirs(settings) if (d / name).exists()), TOOL_ROOT / "templates" / name)
+
+
+def template_environment(settings: Settings) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dirs(settings)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["css_string"] = css_string
+    return environment
+
+
+def css_string(value: str) -> Markup:
+    """A CSS string literal for a stylesheet inside the HTML (where entities are not decoded)."""
+    escaped = "".join(c if c.isalnum() or c in " .,;:–—-'’()!?" else f"\\{ord(c):x} " for c in str(value))
+    return Markup(f'"{escaped}"')

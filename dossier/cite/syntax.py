@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from .model import CiteItem, Citation, Location
+from ..model import Citation, CiteItem
+from ..problems import Location
 
 # Pandoc: a key starts with a letter, digit or _, and may hold internal punctuation.
 KEY = r"[\w][\w:.#$%&\-+?<>~/]*?"

@@ -19,8 +19,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from .errors import Problem, error, warning
-from .model import Chapter
+from ..model import Chapter
+from ..problems import Problem, error, warning
 
 # Attributes whose URL the typesetter fetches; also "background" on any element and the
 # href of <a rel="attachment"> (plain <a href> links are not fetched).

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from dossier.bib import ET_AL, decode_latex, load_bibliography, parse_names
-from dossier.errors import ERROR, WARNING
-from dossier.model import Location, Person
+from dossier.read.bibtex import ET_AL, decode_latex, load_bibliography, parse_names
+from dossier.problems import ERROR, WARNING
+from dossier.model import Person
+from dossier.problems import Location
 
 NBSP = "\u00a0"
 
@@ -184,7 +185,7 @@ TRICKY = ["pp. 12--15", "``quoted''", "it's", "Why?` no", "a  b", " lead", "trai
 
 
 def test_plain_fields_skip_the_latex_parser_and_read_the_same():
-    from dossier.bib import _PLAIN, _parse_latex, decode_latex
+    from dossier.read.bibtex import _PLAIN, _parse_latex, decode_latex
 
     values = _all_field_values() + TRICKY
     plain = [v for v in values if _PLAIN.fullmatch(v) and v == v.strip()]

@@ -26,10 +26,10 @@ import markdown
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from .chapters import slugify
-from .cite import find_citations, parse_citation
-from .errors import Problem, error, warning
-from .model import Chapter, Citation, Location, RenderedChapter
+from ..cite.syntax import find_citations, parse_citation
+from ..model import Chapter, Citation, RenderedChapter
+from ..problems import Location, Problem, error, warning
+from ..read.chapters import slugify
 
 NOTE_OPEN, NOTE_CLOSE = "\ue000", "\ue001"
 CITATION_END = "\ue002"  # marks where an in-note citation ends, for the punctuation rule
@@ -48,9 +48,11 @@ class ChapterNotes:
     """The notes of one chapter, in order of their calls."""
 
     html: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the source line of each call
 
-    def add(self, note_html: str) -> str:
+    def add(self, note_html: str, line: int) -> str:
         self.html.append(note_html)
+        self.lines.append(line)
         return f"{NOTE_OPEN}{len(self.html) - 1}{NOTE_CLOSE}"
 
 
@@ -127,7 +129,8 @@ def render_chapter(
     # Two calls side by side read as one number ("²³"): set a comma between them.
     out = re.sub(f"(?<={NOTE_CLOSE})(?={NOTE_OPEN})", '<span class="note-sep">,</span>', out)
     out = NOTE_TOKEN_RE.sub(lambda m: note_html(chapter_id, int(m.group(1)) + 1, notes.html[int(m.group(1))]), out)
-    rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html))
+    rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html),
+                               note_lines=tuple(notes.lines))
     return rendered, problems
 
 
@@ -211,7 +214,7 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
                 out.append(text[pos:end])
                 pos = end
                 continue
-            token = notes.add(note)
+            token = notes.add(note, line)
             before, after_punct = text[pos:start], re.match(r"[.,;:!?]+", text[end:])
             if after_punct and before.endswith((" ", "\t")):
                 # Chicago: the note number follows the punctuation ("treaty [@key]." -> "treaty.¹").
@@ -231,7 +234,7 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
             def_line, def_text = definitions[name]
             note_html, found = _author_note(def_text, Location(location.path, def_line), style, known_keys, converter)
             problems += found
-            out.append(text[pos:start] + notes.add(note_html))
+            out.append(text[pos:start] + notes.add(note_html, line))
             pos = end
     out.append(text[pos:])
     return "".join(out), called, problems

@@ -45,8 +45,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .bib import ET_AL, closing_brace, split_and
-from .model import Citation, CiteItem, Person, Reference
+from ..read.bibtex import ET_AL, closing_brace, split_and
+from ..model import Citation, CiteItem, Person, Reference
 
 # -- options and public API ---------------------------------------------------
 
@@ -123,11 +123,13 @@ def sort_key(ref: Reference) -> tuple:
 
 
 def missing_fields(ref: Reference) -> list[str]:
-    """Fields the style needs for this entry type that the entry lacks."""
+    """Fields the style needs for this entry type that the entry lacks, but for those its
+    ``unknown`` field names (``unknown = {url, publisher}``): the sources do not give them."""
+    unknown = {name.strip().lower() for name in re.split(r"[,;]", ref.fields.get("unknown", "")) if name.strip()}
     missing = []
     for need in _REQUIRED.get(_csl_type(ref), ("title",)):
         alternatives = need.split("|")
-        if not any(ref.fields.get(f) for f in alternatives):
+        if not any(ref.fields.get(f) for f in alternatives) and not unknown & set(alternatives):
             missing.append(alternatives[0])
     return missing
 

@@ -17,7 +17,7 @@ from pypdf.generic import (
 )
 
 from .impose import as_form
-from .parts import Laid, Part, Placed, pad_size
+from ..typeset.parts import Laid, Part, Placed, pad_size
 
 
 class Pages:

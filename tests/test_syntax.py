@@ -1,8 +1,8 @@
 """Pandoc citation syntax -> CiteItem."""
 import pytest
 
-from dossier.cite import find_citations, parse_citation
-from dossier.model import Location
+from dossier.cite.syntax import find_citations, parse_citation
+from dossier.problems import Location
 
 HERE = Location("content/x.md", 3)
 

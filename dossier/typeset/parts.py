@@ -9,22 +9,28 @@ therefore cached under a hash of everything that goes into it (its HTML, which h
 text and notes; the stylesheets, fonts and images it uses; the WeasyPrint version), and an
 edit re-typesets only the part it touches. Bookmarks, links across parts and metadata are
 written on the merged PDF from the data each part reports: which page each id landed on.
+
+In: ``Part`` (HTML, the file it comes from, its notes with their source lines). Out: ``Laid``
+(the cached PDF, pages, anchors, links) with the problems of its layout, each located in the
+part's source file: a note printed off its call's page names the line of its call.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
-from concurrent.futures import as_completed
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
-from . import audit
-from .typeset import layout, release, write_atomically, write_pdf
-from .warmstart import cache_hyphenation
-from .workers import Workers
+from .. import audit
+from ..files import file_digest, write_bytes
+from ..problems import Problem, warning
+from .pool import Pool
+from .weasy import layout, release, render_pdf, write_pdf
 
 CACHE_VERSION = "3"  # bump when what a part's cache entry holds changes
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
@@ -37,6 +43,18 @@ class Part:
     html: str
     note_ids: tuple[tuple[str, str], ...] = ()  # (call id, note id) for the audit
     headings: tuple[tuple[int, str, str], ...] = ()  # (level, id, text) for bookmarks
+    source: str = ""  # the file it comes from, as the user sees it: where its problems are reported
+    note_lines: tuple[int, ...] = ()  # the source line of each note's call, in order
+
+    def problems(self, laid: Laid, first_page: int = 0, where: str = "") -> list[Problem]:
+        """What its layout found, at the file and line that caused it; pages as printed."""
+        found = [warning(self.source, 0, text) for text in laid.warnings]
+        lines = {note_id: line for (_, note_id), line in zip(self.note_ids, self.note_lines)}
+        for note_id, call_page, note_page in laid.notes_off_page:
+            printed = f"printed on page {first_page + note_page}" if note_page else "missing from the PDF"
+            found.append(warning(self.source, lines.get(note_id, 0),
+                                 f"the note called here (on page {first_page + call_page}{where}) is {printed}"))
+        return found
 
 
 @dataclass
@@ -99,10 +117,8 @@ def cache_key(part: Part, assets: bytes) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> str:
     """The typesetting code and libraries: a change to either makes every cached part stale."""
-    from importlib.metadata import version
-
     here = Path(__file__).resolve().parent
-    code = b"".join((here / name).read_bytes() for name in ("parts.py", "typeset.py", "audit.py", "notes_speedup.py", "warmstart.py"))
+    code = b"".join(path.read_bytes() for path in (*sorted(here.glob("*.py")), here.parent / "audit.py"))
     libraries = ",".join(f"{name} {version(name)}" for name in ("weasyprint", "pydyf", "pyphen", "tinycss2", "fonttools"))
     return f"{libraries};{hashlib.sha256(code).hexdigest()}"
 
@@ -116,18 +132,8 @@ def asset_digest(files: list[Path]) -> bytes:
     return digest.digest()
 
 
-def file_digest(path: Path) -> str:
-    info = path.stat()
-    return _digest(path, info.st_mtime_ns, info.st_size)
-
-
-@lru_cache(maxsize=4096)
-def _digest(path: Path, mtime_ns: int, size: int) -> str:  # hashed once per version of a file
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
-                  workers: Workers | None = None, ready: Callable[[int, Laid], None] | None = None) -> list[Laid]:
+                  workers: Pool | None = None, ready: Callable[[int, Laid], None] | None = None) -> list[Laid]:
     """Typeset every part not already in the cache (on ``workers``, else here); keep results in
     order. ``ready(index, laid)`` is called for each part as soon as it is there, cached ones
     first, so that the caller can use the time the workers take."""
@@ -138,20 +144,24 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
     todo.sort(key=lambda i: -len(parts[i].html))
     jobs = {i: (parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo}
-    futures = {workers.start(typeset_one, *jobs[i]): i for i in todo} if workers else {}
+    futures = {workers.submit(typeset_one, *jobs[i]): i for i in todo} if workers else {}
     for i, laid in enumerate(results):
         if laid is not None and ready:
             ready(i, laid)
 
     def finished():  # (index, what typeset_one returned), in the order the parts get done
         if workers:
-            yield from ((futures[future], future.result()) for future in as_completed(futures))
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except BrokenProcessPool:
+                    raise RuntimeError(f"the process typesetting {parts[futures[future]].source or parts[futures[future]].name} "
+                                       "stopped before it was done") from None
         else:
             yield from ((i, typeset_one(*jobs[i])) for i in todo)
 
     for i, laid in finished():
-        meta = json.dumps(laid).encode("utf-8")
-        write_atomically(cache_dir / f"{keys[i]}.json", lambda handle: handle.write(meta))
+        write_bytes(cache_dir / f"{keys[i]}.json", json.dumps(laid).encode("utf-8"))
         results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
         if ready:
             ready(i, results[i])
@@ -186,7 +196,7 @@ def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
 
 
 def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
-                  workers: Workers | None = None) -> tuple[Callable[[], bytes], str]:
+                  workers: Pool | None = None) -> tuple[Callable[[], bytes], str]:
     """A small document (the folios), cached like a part: started now (on a worker, while this
     process goes on); returns a function that gives its PDF bytes when they are needed, and
     the cache key."""
@@ -194,31 +204,22 @@ def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: 
     path = cache_dir / f"{key}.pdf"
     if path.exists():
         return path.read_bytes, key
-    pending = workers.start(_render, html_text, base_url, roots) if workers else None
+    pending = workers.submit(render_pdf, html_text, base_url, roots) if workers else None
 
     def result() -> bytes:
-        data = pending.result() if pending else _render(html_text, base_url, roots)
-        write_atomically(path, lambda handle: handle.write(data))
+        data = pending.result() if pending else render_pdf(html_text, base_url, roots)
+        write_bytes(path, data)
         return data
 
     return result, key
 
 
-def _render(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
-    document, _, _ = layout(html_text, base_url, roots)
-    try:
-        return document.write_pdf()
-    finally:
-        release(document)
-
-
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
     """Lay out one part (in a worker process), keeping every note on its call's page."""
-    cache_hyphenation(Path(pdf_path).parent / "hyphenation")  # a folder the parts' pruning leaves alone
     levels: dict[str, int] = {}
     adjusted = html_text
     while True:
-        document, laid_out, problems = layout(adjusted, Path(base_url), [Path(r) for r in roots])
+        document, laid_out = layout(adjusted, Path(base_url), [Path(r) for r in roots])
         off = audit.notes_off_page(laid_out.anchors, note_ids)
         pending = [note for note, _, _ in off if levels.get(note, 0) < len(audit.NUDGES)]
         if not pending:
@@ -241,4 +242,4 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
             if kind == "internal":
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
-            "notes_off_page": [list(o) for o in off], "warnings": [str(p) for p in problems], "files": files}
+            "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files}

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from dossier import data
+from dossier.read import treaties
+from dossier.render import data
 
 GOOD = """\
 treaties:
@@ -49,7 +50,7 @@ def load(tmp_path, text):
     path = tmp_path / "content" / "treaties.yaml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    return data.load(path, tmp_path)
+    return treaties.load(path, tmp_path)
 
 
 def test_good_data_loads(tmp_path):
@@ -105,7 +106,7 @@ def test_generated_blocks_are_one_line_with_citations(tmp_path):
 
 
 def test_timeline_is_vector_svg_with_every_event(tmp_path):
-    from dossier.timeline import timeline_svg
+    from dossier.render.timeline import timeline_svg
 
     loaded, _ = load(tmp_path, GOOD)
     svg = timeline_svg(loaded)
@@ -123,7 +124,7 @@ def test_timeline_is_vector_svg_with_every_event(tmp_path):
     ],
 )
 def test_timeline_labels_keep_apart_and_near_their_dates(targets, expected):
-    from dossier.timeline import place_labels
+    from dossier.render.timeline import place_labels
 
     placed = place_labels(targets, 10, 0)
     assert placed == pytest.approx(expected)
@@ -139,4 +140,4 @@ def test_key_facts_in_a_chapter_finds_a_treaty_by_id_or_names_the_known_ones(tmp
     with pytest.raises(jinja2.UndefinedError, match=r"^no treaty 'nope' in the data \(known: latvia\)$"):
         key_facts("nope")
     with pytest.raises(jinja2.UndefinedError, match=r"\(known: none\)"):
-        data.chapter_context(data.TreatyData())["key_facts"]("latvia")
+        data.chapter_context(treaties.TreatyData())["key_facts"]("latvia")

@@ -1,24 +1,20 @@
-"""The treaty data, ``content/treaties.yaml``: read, validated, and offered to chapters.
+"""The treaty data, ``content/treaties.yaml``: read and validated, each value with its line.
 
-Facts that appear in a table and in prose are written once, here. Chapters refer to
-them as ``{{ treaties.latvia.signed }}`` (a date prints as "11 August 1920") and place
-generated blocks with ``{{ comparison_table() }}`` and ``{{ timeline() }}``; a chapter
-whose front matter names a ``treaty`` opens with that treaty's key-facts box.
+In: the YAML file. Out: ``TreatyData`` (treaties and events, every field with its line) and the
+problems found. Facts that appear in a table and in prose are written once, there; how they
+print in a chapter is ``render/data.py``'s.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import jinja2
 import yaml
 
-from .chapters import display_path
-from .errors import Problem, error, warning
-from .render import one_line
+from ..files import display_path
+from ..problems import Problem, error, warning
 
 DATA_FILE = "treaties.yaml"
 
@@ -188,106 +184,3 @@ def _check_value(kind: str, value: Any, required: bool) -> str:
             if not isinstance(date, dt.date):
                 return f"'{date}' ({party}) is not a valid date (write YYYY-MM-DD)"
     return ""
-
-
-# ---- Printing -----------------------------------------------------------------------
-
-
-def format_date(value: dt.date) -> str:
-    return f"{value.day} {value:%B} {value.year}"
-
-
-def finalize(value: Any) -> Any:
-    """How a data value prints in a chapter: dates in words; a missing value is an error."""
-    if value is None:
-        raise ValueError("the data has no value here (null): the sources are silent")
-    if isinstance(value, dt.date):
-        return format_date(value)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(finalize(v)) for v in value)
-    return value
-
-
-def cell(treaty: Treaty, key: str) -> str:
-    """One field as HTML for a table or a box; an empty field prints as a dash."""
-    kind = FIELDS[key][0]
-    value = treaty.values.get(key)
-    if value in (None, {}, []):
-        return UNKNOWN
-    if kind == "date":
-        return escape(format_date(value))
-    if kind == "dates":
-        return "; ".join(f"{escape(party)}: {escape(format_date(date))}" for party, date in value.items())
-    if kind == "people":
-        return "; ".join(f"{escape(party)}: {escape(', '.join(names))}" for party, names in value.items())
-    if kind == "names":
-        return "; ".join(f'<span lang="{escape(code)}">{escape(name)}</span> ({LANGUAGE_NAMES.get(code, code)})' for code, name in value.items())
-    if kind == "list":
-        return escape(", ".join(value))
-    return escape(str(value))
-
-
-def sources_citation(treaty: Treaty, fields: list[str] | None = None) -> str:
-    """All sources of a treaty's fields as one Pandoc citation, each work once."""
-    sources = treaty.values.get("sources") or {}
-    seen: dict[str, None] = {}
-    for key in fields or list(FIELDS):
-        for part in str(sources.get(key, "")).split(";"):
-            if part.strip():
-                seen.setdefault(part.strip(), None)
-    return f"[{'; '.join(seen)}]" if seen else ""
-
-
-KEY_FACTS = ["place", "signed", "parties", "signatories", "articles", "ratified", "ratifications_exchanged", "registered"]
-
-
-def key_facts(treaty: Treaty) -> str:
-    rows = "".join(
-        f"<tr><th>{FIELDS[key][1]}</th><td>{cell(treaty, key)}</td></tr>" for key in KEY_FACTS
-    )
-    native = cell(treaty, "native_names")
-    native_row = f'<p class="native-names">{native}</p>' if native != UNKNOWN else ""
-    return one_line(
-        f'<div class="key-facts"><p class="key-facts-title">Key facts: {escape(treaty.values["name"])}'
-        f"{sources_citation(treaty, KEY_FACTS + ['name', 'native_names'])}</p>{native_row}"
-        f'<table><tbody>{rows}</tbody></table></div>'
-    )
-
-
-COMPARISON_ROWS = ["place", "signed", "parties", "articles", "recognition", "territory", "money_property",
-                   "neutrality_secret", "ratified", "ratifications_exchanged", "registered", "held"]
-
-
-def comparison_table(data: TreatyData) -> str:
-    treaties = data.treaties
-    head = "".join(f'<th scope="col">{escape(t.values["short"])}</th>' for t in treaties)
-    body = "".join(
-        f'<tr><th scope="row">{FIELDS[key][1]}</th>{"".join(f"<td>{cell(t, key)}</td>" for t in treaties)}</tr>'
-        for key in COMPARISON_ROWS
-    )
-    sources = "".join(f"<td>{escape(t.values['short'])}{sources_citation(t, COMPARISON_ROWS)}</td>" for t in treaties)
-    return one_line(
-        f'<div class="comparison"><table class="comparison-table"><caption>The five treaties side by side '
-        f"(— : not stated in the sources used here)</caption><thead><tr><th></th>{head}</tr></thead>"
-        f'<tbody>{body}<tr class="sources"><th scope="row">Sources</th>{sources}</tr></tbody></table></div>'
-    )
-
-
-def chapter_context(data: TreatyData) -> dict[str, Any]:
-    from .timeline import timeline_svg
-
-    by_id = data.by_id()
-    return {
-        "treaties": by_id,
-        "comparison_table": lambda: comparison_table(data),
-        "timeline": lambda: timeline_svg(data),
-        "key_facts": lambda treaty_id: key_facts(_treaty(by_id, treaty_id)),
-    }
-
-
-def _treaty(by_id: Mapping[str, Treaty], treaty_id: str) -> Treaty:
-    """The treaty a chapter names; an unknown id is the chapter's error, naming the known ones."""
-    if treaty_id not in by_id:
-        known = ", ".join(by_id) or "none"
-        raise jinja2.UndefinedError(f"no treaty {treaty_id!r} in the data (known: {known})")
-    return by_id[treaty_id]

@@ -32,8 +32,9 @@ from bibtexparser.middlewares.names import parse_single_name_into_parts
 from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import LatexGroupNode, LatexMacroNode, LatexSpecialsNode, LatexWalker
 
-from .errors import Problem, error, warning
-from .model import Location, Person, Reference
+from ..files import display_path
+from ..model import Person, Reference
+from ..problems import Location, Problem, error, warning
 
 NAME_FIELDS = ("author", "editor", "translator", "bookauthor")
 """Fields parsed into ``Reference.names``."""
@@ -59,7 +60,7 @@ def load_bibliography(
     refs: dict[str, Reference] = {}
     problems: list[Problem] = []
     for path in paths:
-        shown = _display_path(Path(path), root)
+        shown = display_path(Path(path), Path(root))
         text = Path(path).read_text(encoding="utf-8")
         for ref in _read_entries(text, shown, problems):
             first = refs.get(ref.key)
@@ -101,13 +102,6 @@ def parse_names(raw: str) -> tuple[Person, ...]:
 
 
 # -- reading blocks ---------------------------------------------------------
-
-
-def _display_path(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _read_entries(text: str, shown: str, problems: list[Problem]) -> Iterator[Reference]:

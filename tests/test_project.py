@@ -1,8 +1,8 @@
 """Settings from pyproject.toml: defaults, and every wrong value named with its line."""
 import pytest
 
-from dossier.config import Settings, load_settings
-from dossier.errors import BuildError
+from dossier.project import Settings, load_settings
+from dossier.problems import BuildError
 
 GOOD = """\
 [project]

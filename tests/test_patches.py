@@ -7,7 +7,7 @@ import pytest
 
 weasyprint = pytest.importorskip("weasyprint")
 
-from dossier import notes_speedup  # noqa: E402
+from dossier.typeset import patches as notes_speedup  # noqa: E402
 
 STYLE = """
 @page { size: A5; margin: 15mm; @footnote { border-top: 0.4pt solid; padding-top: 2mm; margin-top: 3mm; max-height: 55%; } }
@@ -73,3 +73,44 @@ def test_only_on_the_version_it_was_written_for(monkeypatch):
     finally:
         monkeypatch.undo()
         notes_speedup.install()
+
+
+def test_only_where_the_functions_it_wraps_have_the_signatures_it_was_written_for(monkeypatch):
+    from weasyprint.layout import block
+
+    notes_speedup.uninstall()
+    original = block.block_level_layout
+
+    def changed(context, box, bottom_space, skip_stack, containing_block, page_is_empty=True, new_argument=None):
+        return original(context, box, bottom_space, skip_stack, containing_block, page_is_empty)
+
+    monkeypatch.setattr(block, "block_level_layout", changed)
+    try:
+        assert notes_speedup.install() is False
+        assert block.block_level_layout is changed
+    finally:
+        monkeypatch.undo()
+        notes_speedup.install()
+
+
+def test_remembered_layouts_keep_the_objects_their_keys_name_alive():
+    """A key holds id(box.style) and id(page): the entry must hold the objects themselves, so
+    that no freed object's id can be reused to match it."""
+    notes_speedup.install()
+    captured = {}
+    original = weasyprint.layout.LayoutContext._update_footnote_area
+
+    def spy(context):
+        result = original(context)
+        captured.update(context.__dict__.get("dossier_note_layouts", {}))
+        return result
+
+    weasyprint.layout.LayoutContext._update_footnote_area = spy
+    try:
+        render(dense_document(1))
+    finally:
+        weasyprint.layout.LayoutContext._update_footnote_area = original
+    assert captured
+    for key, entry in captured.items():
+        style, page = entry[-1]
+        assert id(style) == key[2] and id(page) == key[7]

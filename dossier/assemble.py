@@ -1,0 +1,138 @@
+"""Assemble: the book's HTML through the Jinja templates, whole and as parts.
+
+In: a ``Book`` and the template environment. Out: ``output/dossier.html`` (the whole book, for
+the reader and the preview) and the ``Part`` list the typesetter lays out one by one (the front
+matter with blank slots for the contents' page numbers, each chapter, the bibliography, each
+handout), and the folio layer that is stamped over the merged pages. A template error names the
+template's file and line.
+"""
+from __future__ import annotations
+
+import os
+from importlib.metadata import version
+from pathlib import Path
+
+import jinja2
+
+from .book import Book
+from .files import display_path
+from .handouts import Handout
+from .problems import BuildError, error
+from .project import Settings, template_environment, template_file
+from .typeset.parts import Part
+
+# Room for a page number in the front matter's contents, in figure spaces (as wide as a digit).
+SLOT_DIGITS = 3
+
+
+def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2", extra: dict | None = None,
+             environment: jinja2.Environment | None = None) -> str:
+    settings = book.settings
+    environment = environment or template_environment(settings)
+    css = template_file(settings, "dossier.css")
+    context = {
+        "settings": settings,
+        "chapters": book.chapters,
+        "bibliography": book.bibliography,
+        "stylesheets": [_relative(css, html_path.parent)],
+        "generator": f"dossier with WeasyPrint {weasyprint_version()}",
+        # A part's HTML must not change by the second, or its cached PDF would never be reused;
+        # the merged PDF gets its dates from the metadata instead.
+        "date_iso": settings.date.strftime("%Y-%m-%dT%H:%M:%SZ") if template_name == "dossier.html.j2" else "",
+        "date_display": f"{settings.date.day} {settings.date:%B %Y}",
+        "pages": {},
+        "layer": "",  # contents: "" (target-counter) or "slots" (see contents.html.j2)
+        **(extra or {}),
+    }
+    try:
+        return environment.get_template(template_name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildError([error(_template_path(settings, exc.filename or exc.name or template_name), exc.lineno or 0, f"template: {exc.message}")]) from None
+    except jinja2.TemplateNotFound as exc:
+        raise BuildError([error(_template_path(settings, template_name), 0, f"template not found: {exc.name}")]) from None
+    except (jinja2.UndefinedError, TypeError) as exc:
+        path, line = _template_frame(exc, settings)
+        raise BuildError([error(path, line, f"template: {exc}")]) from None
+
+
+def weasyprint_version() -> str:
+    return version("weasyprint")
+
+
+def front_part(book: Book, environment: jinja2.Environment, html_path: Path, digits: int = SLOT_DIGITS) -> Part:
+    """Title page and contents, with a blank slot where each page number goes: the numbers
+    are stamped later, so the front matter does not wait for, or depend on, the chapters."""
+    slots = {id_: "\u2007" * digits for id_, _ in contents_ids(book)}
+    html_text = assemble(book, html_path, "part.html.j2", {"kind": "front", "pages": slots, "layer": "slots"}, environment)
+    return Part("front", "front", html_text, headings=((1, "contents", "Contents"),), source="pyproject.toml")
+
+
+def contents_ids(book: Book) -> list[tuple[str, str]]:
+    """The ids the contents gives a page number for, each with its level ("chapter" or
+    "section", the entry's class in contents.html.j2)."""
+    ids = []
+    for part in book.chapters:
+        ids += [(f"{part.chapter.slug}-title", "chapter"), *((id_, "section") for level, id_, _ in part.headings if level == 2)]
+    return ids + ([("bibliography-title", "chapter")] if book.bibliography else [])
+
+
+def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> list[Part]:
+    """The chapters and the bibliography, each a part typeset on its own."""
+    parts = []
+    for number, chapter in enumerate(book.chapters, 1):
+        slug = chapter.chapter.slug
+        html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter, "number": number}, environment)
+        notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
+        headings = ((1, f"{slug}-title", chapter.chapter.title), *chapter.headings)
+        parts.append(Part(slug, "chapter", html_text, notes, headings, chapter.chapter.location.path, chapter.note_lines))
+    if book.bibliography:
+        bib_files = sorted({book.references[key].location.path for key, _ in book.bibliography})
+        parts.append(Part("back", "back", assemble(book, html_path, "part.html.j2", {"kind": "back"}, environment),
+                          headings=((1, "bibliography-title", "Bibliography"),), source=", ".join(bib_files)))
+    return parts
+
+
+def handout_part(book: Book, handout: Handout, environment: jinja2.Environment, html_path: Path) -> Part:
+    chapter = handout.part
+    slug = chapter.chapter.slug
+    html_text = assemble(book, html_path, f"{handout.template}.html.j2", {"handout": handout}, environment)
+    notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
+    return Part(f"handout-{handout.name}", "handout", html_text, notes, source=chapter.chapter.location.path,
+                note_lines=chapter.note_lines)
+
+
+def folio_layer(book: Book, environment: jinja2.Environment, html_path: Path, kinds: list[str], first: int,
+                stamps: dict[int, list]) -> str:
+    """The folios and running heads of the merged pages ``first`` onwards, and the contents'
+    page numbers (``stamps``), as one document to stamp over the pages."""
+    return assemble(book, html_path, "folios.html.j2", {"kinds": [_folio_page(k) for k in kinds], "first": first,
+                                                         "stamps": stamps}, environment)
+
+
+def _folio_page(kind: str) -> str:
+    """The named page that draws (or, for the front matter and padding, omits) a folio."""
+    return {"front": "front", "pad": "front", "landscape": "landscape"}.get(kind, "auto")
+
+
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+
+
+def _template_path(settings: Settings, filename: str) -> str:
+    path = Path(filename)
+    if not path.is_absolute():
+        path = settings.path("templates_dir") / path
+    return display_path(path, settings.root)
+
+
+def _template_frame(exc: BaseException, settings: Settings) -> tuple[str, int]:
+    """The template file and line of the innermost template frame in the traceback."""
+    found = ("templates", 0)
+    templates = str(settings.path("templates_dir").resolve())
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(templates):
+            found = (_template_path(settings, filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found

@@ -1,0 +1,146 @@
+"""Read, cite and render: everything gathered before anything is laid out.
+
+In: the settings (folders, language, citation options). Out: a ``Book`` (the chapters rendered
+to HTML in reading order, with their notes; the bibliography; the treaty data) and the problems
+found, each at its file and line. Numbering, short notes and the bibliography need the whole
+book, so every chapter is read before any is rendered, in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import audit
+from .cite import chicago
+from .model import RenderedChapter
+from .problems import BuildError, Problem, error, errors_in, in_order, warning
+from .project import Settings, font_files
+from .read import bibtex, treaties
+from .read.chapters import read_chapters
+from .render import data
+from .render.markdown import data_environment, render_chapter
+from .render.resources import check_resources
+
+
+@dataclass(frozen=True)
+class Book:
+    """Everything gathered and rendered: what the templates need."""
+
+    settings: Settings
+    chapters: tuple[RenderedChapter, ...]
+    bibliography: tuple[tuple[str, str], ...]  # (key, entry HTML), printed order
+    treaties: treaties.TreatyData
+    references: dict = field(default_factory=dict)
+
+
+def cache_dir(settings: Settings) -> Path:
+    """What the build keeps between runs (typeset parts, the fonts' coverage); safe to delete."""
+    return settings.path("output_dir") / ".cache"
+
+
+def gather(settings: Settings, warnings: list[Problem]) -> Book:
+    """Read chapters, bibliography and data; render the chapters in reading order. Warnings
+    are added to ``warnings``; errors raise ``BuildError`` with all of them."""
+    root = settings.root
+    problems: list[Problem] = []
+    chapters, found = read_chapters(settings.path("content_dir"), root, settings.language)
+    problems += found
+    references, found = bibtex.load_bibliography(sorted(settings.path("bib_dir").glob("*.bib")), root)
+    problems += found
+    treaty_data, found = treaties.load(settings.path("content_dir") / treaties.DATA_FILE, root)
+    problems += found
+    _stop_on_errors(problems, warnings)
+
+    style = chicago.NoteStyle(references, chicago.StyleOptions(ibid=settings.ibid))
+    rendered, found = render_chapters(chapters, style, references, treaty_data, settings)
+    problems += found
+    problems += _check_citations(settings, references, style.cited_keys)
+    problems += glyph_problems(settings, chapters, references.values(), _data_texts(treaty_data) + _settings_texts(settings))
+    _stop_on_errors(problems, warnings)
+
+    listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
+    entries = tuple((ref.key, text) for ref, text in chicago.bibliography(listed))
+    return Book(settings=settings, chapters=tuple(rendered), bibliography=entries, treaties=treaty_data, references=references)
+
+
+def render_chapters(chapters, style, references, treaty_data: treaties.TreatyData,
+                    settings: Settings) -> tuple[list[RenderedChapter], list[Problem]]:
+    """Render chapters in reading order with one citation style (first citations, short notes)."""
+    problems: list[Problem] = []
+    environment = data_environment(data.finalize)
+    context = data.chapter_context(treaty_data)
+    known_treaties = {t.values["id"] for t in treaty_data.treaties}
+    rendered = []
+    for chapter in chapters:
+        if chapter.treaty:
+            if chapter.treaty not in known_treaties:
+                problems.append(error(chapter.location.path, _front_matter_line(chapter, "treaty"), f"unknown treaty '{chapter.treaty}' (the data has: {', '.join(sorted(known_treaties)) or 'none'})"))
+                continue
+            # The key-facts box opens the chapter; two lines ahead of the body, so lines stay right.
+            chapter = replace(chapter, body=f"{{{{ key_facts({chapter.treaty!r}) }}}}\n\n{chapter.body}", body_line=chapter.body_line - 2)
+        part, found = render_chapter(chapter, style, references, context, environment)
+        problems += found
+        if part is not None:
+            html_text, found = check_resources(part.html, chapter, settings.root, settings.path("output_dir"))
+            problems += found
+            rendered.append(replace(part, html=html_text))
+    return rendered, problems
+
+
+def glyph_problems(settings: Settings, chapters, references=(), other: list[tuple[str, int, str]] = ()) -> list[Problem]:
+    """Characters the book face cannot draw, in chapters, bibliography, data and settings."""
+    coverage = audit.font_coverage(font_files(), cache_dir(settings))
+    texts = [(c.location.path, c.body_line, c.body) for c in chapters]
+    texts += [(ref.location.path, ref.location.line, " ".join(ref.fields.values())) for ref in references]
+    return audit.missing_glyphs(texts + list(other), coverage)
+
+
+def _data_texts(treaty_data: treaties.TreatyData) -> list[tuple[str, int, str]]:
+    texts = []
+    for treaty in treaty_data.treaties:
+        for key, value in treaty.values.items():
+            texts.append((treaty_data.path, treaty.lines.get(key, 0), _flatten(value)))
+    texts += [(treaty_data.path, event.line, event.label) for event in treaty_data.events]
+    return texts
+
+
+def _settings_texts(settings: Settings) -> list[tuple[str, int, str]]:
+    return [("pyproject.toml", 0, " ".join([settings.title, settings.subtitle, *settings.authors]))]
+
+
+def _flatten(value) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k} {_flatten(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return " ".join(_flatten(v) for v in value)
+    return str(value)
+
+
+def _front_matter_line(chapter, key: str) -> int:
+    for number, line in enumerate(chapter.path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return number
+    return 1
+
+
+def _check_citations(settings: Settings, references, cited: list[str]) -> list[Problem]:
+    problems = []
+    cited_set = set(cited)
+    for key in settings.nocite:
+        if key not in references:
+            problems.append(error("pyproject.toml", 0, f"nocite: unknown citation key '{key}'"))
+    for key, ref in references.items():
+        if key in cited_set:
+            missing = chicago.missing_fields(ref)
+            if missing:
+                problems.append(warning(ref.location.path, ref.location.line, f"entry '{key}' lacks {', '.join(missing)}, which the style needs"))
+        elif key not in settings.nocite:
+            problems.append(warning(ref.location.path, ref.location.line, f"entry '{key}' is never cited"))
+    return problems
+
+
+def _stop_on_errors(problems: list[Problem], warnings: list[Problem]) -> None:
+    if errors_in(problems):
+        raise BuildError(in_order(problems))
+    warnings += problems
+    problems.clear()

@@ -1,0 +1,148 @@
+"""The command line: ``python build.py`` and ``python -m dossier`` both run ``main``.
+
+Exit status: 0 success; 1 problems in the input (or warnings, with ``--strict``); 2 an internal
+error; 130 interrupted. Problems print as ``path:line: message``; on failure the previous
+outputs stay as they were.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from . import fingerprint
+from .pipeline import BuildResult, build
+from .problems import ERROR, BuildError
+from .project import TOOL_ROOT, load_settings
+from .typeset.pool import Pool
+from .watch import watch
+
+TARGETS_OF = {"all": ("dossier", "handouts", "booklet"), "pdf": ("dossier",), "html": (),
+              "handouts": ("handouts",), "booklet": ("booklet",), "print": ("print",)}
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build the dossier from content/*.md, bib/*.bib and templates/.",
+        epilog="Settings live in pyproject.toml under [tool.dossier]. "
+               "Exit status: 0 success, 1 problems in the input, 2 internal error, 130 interrupted.",
+    )
+    parser.add_argument("output", nargs="?", default="all", choices=[*TARGETS_OF, "watch"],
+                        help="what to build: all (the dossier PDF, the handouts and the booklet; the default), "
+                             "pdf (the dossier PDF alone), html (output/dossier.html alone, no typesetting), "
+                             "handouts (output/handouts/), booklet (output/dossier-booklet.pdf), "
+                             "print (output/dossier-print.pdf, with bleed and crop marks for a print shop), "
+                             "or watch (rebuild on every save, with a live preview on localhost)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took")
+    parser.add_argument("--strict", action="store_true", help="fail (exit status 1) on any warning, as on an error")
+    parser.add_argument("--root", type=Path, default=TOOL_ROOT, help="the project folder (default: this tool's folder)")
+    parser.add_argument("--paper", choices=["A4", "Letter"], help="paper size, overriding the setting")
+    parser.add_argument("--port", type=int, default=8000, help="watch: the preview's port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--force", action="store_true", help="build even if nothing changed since the last build")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _terminate_as_interrupt()
+    overrides = {"paper": args.paper} if args.paper else None
+    try:
+        settings = load_settings(args.root, overrides)
+        strict = args.strict or settings.strict
+        if args.output == "watch":
+            with Pool() as pool:
+                watch(settings, args.port, _say, overrides, pool=pool, strict=strict)
+            return 0
+        targets = TARGETS_OF[args.output]
+        output_dir = settings.path("output_dir")
+        digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
+        last = None if args.force else fingerprint.up_to_date(output_dir, digest)
+        if last is not None:
+            outputs, warnings = last
+            for text in warnings:
+                print(text, file=sys.stderr)
+            for path in outputs:
+                print(f"up to date: {_shown(path)}")
+            return 1 if strict and warnings else 0
+        if targets:
+            with Pool() as pool:  # it loads WeasyPrint while this process reads the book
+                result = build(settings, targets, pool)
+        else:
+            result = build(settings, targets)
+        if not result.failed:
+            fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
+    except BuildError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = sum(1 for p in exc.problems if p.severity == ERROR)
+        print(f"build failed: {count} error{'s' if count != 1 else ''}; nothing was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the previous outputs are unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error, not the user's: say so plainly
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 2
+    return report(result, args.verbose, strict)
+
+
+def report(result: BuildResult, verbose: bool, strict: bool) -> int:
+    """Print what the build wrote and found; the exit status."""
+    for problem in result.warnings:
+        print(problem, file=sys.stderr)
+    for path in result.outputs:
+        described = f" ({result.described[path]})" if path in result.described else ""
+        print(f"wrote {_shown(path)}{described}")
+    for problem in result.failed:
+        print(problem, file=sys.stderr)
+    if verbose:
+        total = sum(result.timings.values())
+        for stage, seconds in result.timings.items():
+            print(f"  {stage:<12} {seconds:6.2f} s  ({seconds / total:5.1%})")
+        print(f"  {'total':<12} {total:6.2f} s")
+        if result.parts:
+            print(f"  parts typeset: {result.typeset_parts} of {result.parts} (the others unchanged, from the cache)")
+    if result.failed:
+        count = len(result.failed)
+        print(f"build incomplete: {count} error{'s' if count != 1 else ''}; the outputs they concern were not written", file=sys.stderr)
+        return 1
+    if strict and result.warnings:
+        count = len(result.warnings)
+        print(f"build failed: {count} warning{'s' if count != 1 else ''}, and warnings are errors (--strict)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run() -> None:
+    """The console entry: ``main`` with its exit status; a reader gone (``| head``) ends quietly."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = 128 + signal.SIGPIPE
+        sys.stdout = None  # nothing more to flush to a closed pipe
+    sys.exit(status)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM and SIGHUP stop a build as Ctrl-C does: its workers stopped, its temporary files
+    removed, the previous outputs left as they were."""
+    def interrupted(_number, _frame):
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, interrupted)
