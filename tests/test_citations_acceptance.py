@@ -230,7 +230,7 @@ def test_latex_decoding_matches_pandoc(tmp_path) -> None:
     import json
 
     from dossier.read.bibtex import load_bibliography
-    from dossier.cite.chicago import _smart
+    from dossier.cite.text import smart as _smart
 
     lines = [f"@book{{s{i}, title = {{{s}}}, publisher = {{{s}}}, langid = {{german}}}}"
              for i, s in enumerate(LATEX_SAMPLES)]
