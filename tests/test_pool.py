@@ -31,7 +31,7 @@ def test_results_in_order_and_errors_raised_where_the_job_was_asked_for():
 
 def test_a_crashed_worker_is_an_error_naming_its_part_and_the_pool_works_again(tmp_path, monkeypatch):
     part = typeset.Part("lithuania", "chapter", "<p>x</p>", source="content/02-lithuania.md")
-    monkeypatch.setattr(typeset, "typeset_one", _crash)
+    monkeypatch.setattr(typeset, "in_worker", _crash)
     with Pool(1) as pool:
         with pytest.raises(RuntimeError, match="content/02-lithuania.md"):
             typeset.typeset_parts([part], tmp_path / "x.html", [tmp_path], tmp_path / "cache", b"", pool)

@@ -1,6 +1,5 @@
 """The URLs a chapter's HTML makes the typesetter read: checked, rewritten or cut out, tag by tag."""
 import html
-from pathlib import Path
 
 import pytest
 

@@ -26,14 +26,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
-from .. import audit
 from ..files import file_digest, write_bytes
 from ..problems import Problem, warning
-from .pool import Pool
-from .weasy import layout, release, render_pdf, write_pdf
+from .pool import Pool, in_worker
 
 CACHE_VERSION = "3"  # bump when what a part's cache entry holds changes
-PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,7 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
     todo.sort(key=lambda i: -len(parts[i].html))
     jobs = {i: (parts[i].html, str(base_url), [str(r) for r in roots], list(parts[i].note_ids), str(cache_dir / f"{keys[i]}.pdf")) for i in todo}
-    futures = {workers.submit(typeset_one, *jobs[i]): i for i in todo} if workers else {}
+    futures = {workers.submit(in_worker, "typeset_one", *jobs[i]): i for i in todo} if workers else {}
     for i, laid in enumerate(results):
         if laid is not None and ready:
             ready(i, laid)
@@ -158,7 +155,7 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
                     raise RuntimeError(f"the process typesetting {parts[futures[future]].source or parts[futures[future]].name} "
                                        "stopped before it was done") from None
         else:
-            yield from ((i, typeset_one(*jobs[i])) for i in todo)
+            yield from ((i, in_worker("typeset_one", *jobs[i])) for i in todo)
 
     for i, laid in finished():
         write_bytes(cache_dir / f"{keys[i]}.json", json.dumps(laid).encode("utf-8"))
@@ -204,42 +201,11 @@ def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: 
     path = cache_dir / f"{key}.pdf"
     if path.exists():
         return path.read_bytes, key
-    pending = workers.submit(render_pdf, html_text, base_url, roots) if workers else None
+    pending = workers.submit(in_worker, "render_pdf", html_text, base_url, roots) if workers else None
 
     def result() -> bytes:
-        data = pending.result() if pending else render_pdf(html_text, base_url, roots)
+        data = pending.result() if pending else in_worker("render_pdf", html_text, base_url, roots)
         write_bytes(path, data)
         return data
 
     return result, key
-
-
-def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
-    """Lay out one part (in a worker process), keeping every note on its call's page."""
-    levels: dict[str, int] = {}
-    adjusted = html_text
-    while True:
-        document, laid_out = layout(adjusted, Path(base_url), [Path(r) for r in roots])
-        off = audit.notes_off_page(laid_out.anchors, note_ids)
-        pending = [note for note, _, _ in off if levels.get(note, 0) < len(audit.NUDGES)]
-        if not pending:
-            break
-        release(document)  # laid out again, nudged
-        for note in pending:
-            levels[note] = levels.get(note, 0) + 1
-        adjusted = audit.nudge(html_text, levels)
-    try:
-        write_pdf(document, adjusted, Path(pdf_path))
-    finally:
-        release(document)
-    files = {str(path): file_digest(path) for path in laid_out.served}
-    anchors, links, sizes = {}, [], []
-    for index, page in enumerate(document.pages):
-        sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
-        for name, rectangle in page.anchors.items():
-            anchors.setdefault(name, [index, *(v * PX_TO_PT for v in rectangle)])
-        for kind, target, rectangle, _ in page.links:
-            if kind == "internal":
-                links.append([index, target, [v * PX_TO_PT for v in rectangle]])
-    return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
-            "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files}

@@ -9,6 +9,7 @@ workers stopped. Nothing outlives the build's process: the fork server ends with
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -66,3 +67,13 @@ def _started(scratch: str) -> None:
     """In each worker: Ctrl-C is the build's to handle; temporary files go to the pool's folder."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tempfile.tempdir = scratch
+
+
+WORKER_MODULE = "dossier.typeset.weasy"  # what the workers run; it loads WeasyPrint
+
+
+def in_worker(name: str, *args):
+    """Call the typesetter's function ``name`` (of ``weasy.py``). Named, not imported, so that the
+    build's own process never loads WeasyPrint: the workers have it loaded already (``preload.py``).
+    A build without a pool (the tests') loads it here at its first part."""
+    return getattr(importlib.import_module(WORKER_MODULE), name)(*args)

@@ -16,9 +16,12 @@ from pathlib import Path
 import pyphen
 import weasyprint
 
-from ..files import write_atomically
+from .. import audit
+from ..files import file_digest, write_atomically
 from . import patches
 from .fetcher import ConfinedFetcher
+
+PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
 
 
 @dataclass
@@ -75,6 +78,37 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
     """Write the PDF atomically; its identifier is derived from the HTML, so builds repeat."""
     identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode()
     write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
+
+
+def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
+    """Lay out one part (in a worker process), keeping every note on its call's page."""
+    levels: dict[str, int] = {}
+    adjusted = html_text
+    while True:
+        document, laid_out = layout(adjusted, Path(base_url), [Path(r) for r in roots])
+        off = audit.notes_off_page(laid_out.anchors, note_ids)
+        pending = [note for note, _, _ in off if levels.get(note, 0) < len(audit.NUDGES)]
+        if not pending:
+            break
+        release(document)  # laid out again, nudged
+        for note in pending:
+            levels[note] = levels.get(note, 0) + 1
+        adjusted = audit.nudge(html_text, levels)
+    try:
+        write_pdf(document, adjusted, Path(pdf_path))
+    finally:
+        release(document)
+    files = {str(path): file_digest(path) for path in laid_out.served}
+    anchors, links, sizes = {}, [], []
+    for index, page in enumerate(document.pages):
+        sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
+        for name, rectangle in page.anchors.items():
+            anchors.setdefault(name, [index, *(v * PX_TO_PT for v in rectangle)])
+        for kind, target, rectangle, _ in page.links:
+            if kind == "internal":
+                links.append([index, target, [v * PX_TO_PT for v in rectangle]])
+    return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
+            "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files}
 
 
 def render_pdf(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
