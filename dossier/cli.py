@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    _terminate_as_interrupt()
+    strict = args.strict
     overrides = {"paper": args.paper} if args.paper else None
     try:
         settings = load_settings(args.root, overrides)
@@ -69,16 +69,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if strict and warnings else 0
         if targets:
             with Pool() as pool:  # it loads WeasyPrint while this process reads the book
-                result = build(settings, targets, pool)
+                result = build(settings, targets, pool, strict)
         else:
-            result = build(settings, targets)
+            result = build(settings, targets, strict=strict)
         if not result.failed:
             fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         count = sum(1 for p in exc.problems if p.severity == ERROR)
-        print(f"build failed: {count} error{'s' if count != 1 else ''}; nothing was written", file=sys.stderr)
+        print(f"build failed: {count} error{'s' if count != 1 else ''}{' (warnings are errors: --strict)' if strict else ''}; "
+              "nothing was written", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; the previous outputs are unchanged", file=sys.stderr)
@@ -88,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 2
-    return report(result, args.verbose, strict)
+    return report(result, args.verbose)
 
 
-def report(result: BuildResult, verbose: bool, strict: bool) -> int:
+def report(result: BuildResult, verbose: bool) -> int:
     """Print what the build wrote and found; the exit status."""
     for problem in result.warnings:
         print(problem, file=sys.stderr)
@@ -111,15 +112,12 @@ def report(result: BuildResult, verbose: bool, strict: bool) -> int:
         count = len(result.failed)
         print(f"build incomplete: {count} error{'s' if count != 1 else ''}; the outputs they concern were not written", file=sys.stderr)
         return 1
-    if strict and result.warnings:
-        count = len(result.warnings)
-        print(f"build failed: {count} warning{'s' if count != 1 else ''}, and warnings are errors (--strict)", file=sys.stderr)
-        return 1
     return 0
 
 
 def run() -> None:
     """The console entry: ``main`` with its exit status; a reader gone (``| head``) ends quietly."""
+    _terminate_as_interrupt()
     try:
         status = main()
         sys.stdout.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pypdf import PdfWriter
@@ -19,7 +19,7 @@ from .book import Book, cache_dir, gather
 from .files import write_atomically, write_bytes
 from .handouts import Handout, gather_handouts
 from .pdf import impose, merge
-from .problems import Problem, warning
+from .problems import ERROR, BuildError, Problem, warning
 from .project import TOOL_ROOT, Settings, font_files, template_environment, template_file
 from .typeset import parts as typeset
 from .typeset.pool import Pool
@@ -43,12 +43,13 @@ class BuildResult:
     failed: list[Problem] = field(default_factory=list)  # errors of outputs that were skipped
 
 
-def build(settings: Settings, targets=("dossier",), pool: Pool | None = None) -> BuildResult:
+def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, strict: bool = False) -> BuildResult:
     """Write ``output/dossier.html`` and the outputs named in ``targets``, typesetting on ``pool``
     (or in this process, where there is none).
 
     A handout with errors is reported in ``result.failed`` and skipped; the other outputs are
-    still written. Errors in the dossier's own sources stop the build (``BuildError``)."""
+    still written. Errors in the dossier's own sources stop the build (``BuildError``), and so
+    do warnings where the build is ``strict``: before anything is written."""
     targets = set(targets) | ({"dossier"} if set(targets) & {"booklet", "print"} else set())
     result = BuildResult()
     out_dir = settings.path("output_dir")
@@ -60,13 +61,14 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None) ->
             handouts, failed, found = gather_handouts(book)
             result.failed += failed
             result.warnings += found
+    _stop_if_strict(strict, result)
     environment = template_environment(settings)
     with _stage(result, "assemble"):
         html_text = assemble(book, html_path, environment=environment)
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
     if "dossier" in targets or handouts:
-        _typeset(book, environment, html_path, result, handouts, "dossier" in targets, pool)
+        _typeset(book, environment, html_path, result, handouts, "dossier" in targets, pool, strict)
     if "booklet" in targets:
         with _stage(result, "booklet"):
             _write(result, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(out_dir / "dossier.pdf", settings.page_size_pt, f),
@@ -81,7 +83,7 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None) ->
 
 
 def _typeset(book: Book, environment, html_path: Path, result: BuildResult, handouts: list[Handout],
-             dossier: bool, pool: Pool | None) -> None:
+             dossier: bool, pool: Pool | None, strict: bool) -> None:
     """Typeset the dossier's parts and the handouts in parallel (cached); merge the dossier,
     stamp its folios and contents numbers, and write every PDF."""
     settings = book.settings
@@ -108,10 +110,18 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                 pages.add(i, part_laid)
         result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
         result.parts = len(laid) + len(laid_handouts)
+        placed = typeset.place(parts, laid)
+        for part, part_laid, offset in zip(parts, laid, placed.offsets):
+            result.warnings += part.problems(part_laid, offset)
+        for handout, part, laid_handout in zip(handouts, extra, laid_handouts):
+            result.warnings += part.problems(laid_handout, 0, f" of {handout.name}.pdf")
+            if laid_handout.pages > handout.max_pages:
+                result.warnings.append(warning(part.source, 1, f"the handout runs to {laid_handout.pages} pages; "
+                                               f"its template '{handout.template}' is for {handout.max_pages} at most"))
+        _stop_if_strict(strict, result)
     with _stage(result, "merge"):
         layer_keys: list[str] = []
         if dossier:
-            placed = typeset.place(parts, laid)
             layers = []
             # The folio layer in two documents, one per worker, the second starting on a right-hand page.
             half = len(placed.page_kinds) // 4 * 2
@@ -127,11 +137,8 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             result.pages = len(placed.page_kinds)
             result.outputs.append(pdf_path)
             result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
-            for part, part_laid, offset in zip(parts, laid, placed.offsets):
-                result.warnings += part.problems(part_laid, offset)
-        for handout, part, laid_handout in zip(handouts, extra, laid_handouts):
+        for handout, laid_handout in zip(handouts, laid_handouts):
             _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result)
-            result.warnings += part.problems(laid_handout, 0, f" of {handout.name}.pdf")
         if dossier and handouts:  # a build of everything knows what is still in use
             typeset.prune_cache(parts_cache, laid + laid_handouts, also=tuple(layer_keys))
         if handouts:
@@ -167,9 +174,12 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
     result.outputs.append(path)
     orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"
     result.described[path] = f"{laid.pages} page{'s' if laid.pages != 1 else ''}, {orientation}"
-    if laid.pages > handout.max_pages:
-        source = handout.part.chapter.location.path
-        result.warnings.append(warning(source, 1, f"the handout runs to {laid.pages} pages; its template '{handout.template}' is for {handout.max_pages} at most"))
+
+
+def _stop_if_strict(strict: bool, result: BuildResult) -> None:
+    """``--strict``: a warning is an error, and the build stops before it writes anything."""
+    if strict and result.warnings:
+        raise BuildError([replace(p, severity=ERROR) for p in result.warnings])
 
 
 def _metadata(settings: Settings) -> dict[str, str]:

@@ -40,7 +40,7 @@ RELOAD_SCRIPT = """<script>
     fetch("/__status").then(function (r) { return r.json(); }).then(function (s) {
       if (seen !== null && s.version !== seen) { location.reload(); return; }
       seen = s.version; show(s.errors);
-    }).catch(function () {}).finally(function () { setTimeout(poll, 700); });
+    }).catch(function () {}).finally(function () { setTimeout(poll, 150); });
   }
   poll();
 })();
@@ -113,7 +113,7 @@ def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
 
 
 def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: dict | None = None,
-          pool: Pool | None = None, strict: bool = False, interval: float = 0.3, stop: threading.Event | None = None) -> None:
+          pool: Pool | None = None, strict: bool = False, interval: float = 0.1, stop: threading.Event | None = None) -> None:
     """Rebuild on every change until Ctrl-C (or ``stop``); ``pool``'s workers stay warm between saves."""
     status = Status()
     allowed = [settings.path(name).resolve() for name in ("output_dir", "content_dir", "templates_dir")]
@@ -149,9 +149,9 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, pool: Pool
     started = time.perf_counter()
     try:
         settings = load_settings(root, overrides)  # the settings may have been edited too
-        build(settings, ())
+        build(settings, (), strict=strict)
         _publish(status, [])
-        result = build(settings, ("dossier", "handouts"), pool)
+        result = build(settings, ("dossier", "handouts"), pool, strict)
     except BuildError as exc:
         lines = [str(p) for p in exc.problems]
     except Exception as exc:  # a file vanishing mid-save, and the like
@@ -159,7 +159,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, pool: Pool
     else:
         for warning in result.warnings:
             say(str(warning))
-        lines = [str(p) for p in result.failed] + ([str(p) for p in result.warnings] if strict else [])
+        lines = [str(p) for p in result.failed]
         if not lines:
             say(f"rebuilt in {time.perf_counter() - started:.1f} s: {result.pages} pages, {result.typeset_parts} of {result.parts} parts typeset")
             return

@@ -1,23 +1,51 @@
 """Whole builds of small projects, checked through the PDF a reader gets."""
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from dossier import cli
 from pdfcheck import contents_entries, page_texts
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "tests" / "projects" / "minimal"
 
 
-def run_build(root, *args, env=None):
+def run_process(root, *args, env=None):
+    """``build.py`` as a user runs it, in a process of its own."""
     return subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root), *args],
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_build(root, *args, env=None):
+    """The same command in this process (cli.main, its outputs captured): the typesetting
+    processes fork from a server that has WeasyPrint loaded already, so that a test does not
+    wait for a new interpreter to load it again."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main(["--root", str(root), *args])
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+    return Ran(status, out.getvalue(), err.getvalue())
 
 
 SAME_DATE = {"SOURCE_DATE_EPOCH": "1600000000"}  # the title page's date, as the first build had it
@@ -28,7 +56,7 @@ def built(tmp_path_factory):
     """The minimal project, built once; tests copy it before changing anything."""
     root = tmp_path_factory.mktemp("built") / "minimal"
     shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("output"))
-    result = run_build(root, env=SAME_DATE)
+    result = run_process(root, env=SAME_DATE)  # the first build as a user runs it
     assert result.returncode == 0, result.stderr
     return root, result
 
@@ -240,6 +268,29 @@ def test_missing_glyph_is_named_with_file_and_line(project):
     assert "content/02-second.md:7: warning: the book face has no glyph for 'ᚠ' (U+16A0 RUNIC LETTER FEHU FEOH FE F)" in result.stderr
 
 
+def test_strict_fails_on_a_missing_glyph_with_its_location_and_writes_nothing(project):
+    before = (project / "output" / "dossier.pdf").read_bytes()
+    edit(project / "content/02-second.md", "A later citation", "A runic ᚠ letter.\n\nA later citation")
+    result = run_build(project, "--strict")
+    assert result.returncode == 1
+    assert "content/02-second.md:7: the book face has no glyph for 'ᚠ'" in result.stderr
+    assert "--strict" in result.stderr and "nothing was written" in result.stderr
+    assert (project / "output" / "dossier.pdf").read_bytes() == before
+    # The same by the setting, and without either the same build succeeds with a warning.
+    settings = project / "pyproject.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("[tool.dossier]", "[tool.dossier]\nstrict = true"), encoding="utf-8")
+    assert run_build(project).returncode == 1
+    settings.write_text(settings.read_text(encoding="utf-8").replace("strict = true", "strict = false"), encoding="utf-8")
+    result = run_build(project)
+    assert result.returncode == 0 and "content/02-second.md:7: warning: the book face has no glyph" in result.stderr
+
+
+def test_build_py_and_python_m_dossier_are_one_command():
+    helps = [subprocess.run(command, capture_output=True, text=True, cwd=REPO).stdout
+             for command in ([sys.executable, "build.py", "--help"], [sys.executable, "-m", "dossier", "--help"])]
+    assert helps[0] == helps[1] and "--strict" in helps[0]
+
+
 def test_help_and_unknown_option():
     result = subprocess.run([sys.executable, str(REPO / "build.py"), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "pdf" in result.stdout and "html" in result.stdout
@@ -348,6 +399,6 @@ def test_a_build_leaves_nothing_in_the_temporary_folder(tmp_path):
     shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("output"))
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    result = run_build(root, "all", env={"TMPDIR": str(scratch)})
+    result = run_process(root, "all", env={"TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in scratch.iterdir()) == []

@@ -69,3 +69,15 @@ def test_outputs_are_readable_like_ordinary_files(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_problems_of_a_layout_name_the_source_file_and_the_line_of_the_call(tmp_path):
+    from dossier.typeset.parts import Laid, Part
+
+    part = Part("second", "chapter", "", note_ids=(("call-second-1", "note-second-1"), ("call-second-2", "note-second-2")),
+                source="content/02-second.md", note_lines=(7, 12))
+    laid = Laid(pdf=tmp_path / "x.pdf", pages=3, sizes=[], anchors={}, links=[],
+                notes_off_page=[["note-second-2", 2, 3]], warnings=["typesetter: something about the layout"])
+    found = [str(p) for p in part.problems(laid, first_page=10)]
+    assert found == ["content/02-second.md: warning: typesetter: something about the layout",
+                     "content/02-second.md:12: warning: the note called here (on page 12) is printed on page 13"]
