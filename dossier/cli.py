@@ -1,7 +1,7 @@
 """The command line: ``python build.py`` and ``python -m dossier`` both run ``main``.
 
 Exit status: 0 success; 1 problems in the input (or warnings, with ``--strict``); 2 an internal
-error; 130 interrupted. Problems print as ``path:line: message``; on failure the previous
+error; 130 interrupted (143 on SIGTERM, 129 on SIGHUP). Problems print as ``path:line: message``; on failure the previous
 outputs stay as they were.
 """
 from __future__ import annotations
@@ -124,6 +124,8 @@ def run() -> None:
     except BrokenPipeError:
         status = 128 + signal.SIGPIPE
         sys.stdout = None  # nothing more to flush to a closed pipe
+    if _TERMINATED_BY:  # cleaned up as after Ctrl-C; the status a shell gives a process the signal ended
+        status = 128 + _TERMINATED_BY[0]
     sys.exit(status)
 
 
@@ -135,10 +137,14 @@ def _shown(path: Path) -> Path:
     return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 
+_TERMINATED_BY: list[int] = []
+
+
 def _terminate_as_interrupt() -> None:
     """SIGTERM and SIGHUP stop a build as Ctrl-C does: its workers stopped, its temporary files
-    removed, the previous outputs left as they were."""
-    def interrupted(_number, _frame):
+    removed, the previous outputs left as they were; exit status 128 + the signal's number."""
+    def interrupted(number, _frame):
+        _TERMINATED_BY.append(number)
         raise KeyboardInterrupt
 
     for number in (signal.SIGTERM, signal.SIGHUP):

@@ -66,7 +66,8 @@ def _no_process_left(pgid: int) -> None:
 
 
 @needs_ps
-def test_ctrl_c_during_a_build_stops_everything_cleanly(tmp_path):
+@pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 128 + signal.SIGTERM)])
+def test_ctrl_c_or_sigterm_during_a_build_stops_everything_cleanly(tmp_path, number, status):
     root = tmp_path / "dossier"
     shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(".git", ".venv", "output", "tests", "bench", "__pycache__", "docs"))
     (root / "output").mkdir()
@@ -82,9 +83,12 @@ def test_ctrl_c_during_a_build_stops_everything_cleanly(tmp_path):
     while not any(p.is_dir() for p in scratch.glob("dossier-typeset-*/*")):
         assert process.poll() is None and time.monotonic() < deadline, "the build ended before it typeset anything"
         time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGINT)
+    if number == signal.SIGINT:
+        os.killpg(process.pid, number)  # as a terminal's Ctrl-C does: to the whole process group
+    else:
+        process.send_signal(number)  # as a service manager or `kill` does: to the build alone
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, (out, err)
+    assert process.returncode == status, (out, err)
     assert "interrupted; the previous outputs are unchanged" in err and "Traceback" not in err
     assert (root / "output" / "dossier.pdf").read_bytes() == b"the last good PDF"
     _no_process_left(process.pid)
