@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import fingerprint
-from .pipeline import BuildResult, build
 from .problems import ERROR, BuildError
 from .project import TOOL_ROOT, load_settings
 from .typeset.pool import Pool
-from .watch import watch
+
+if TYPE_CHECKING:
+    from .pipeline import BuildResult
 
 TARGETS_OF = {"all": ("dossier", "handouts", "booklet"), "pdf": ("dossier",), "html": (),
               "handouts": ("handouts",), "booklet": ("booklet",), "print": ("print",)}
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         strict = args.strict or settings.strict
         if args.output == "watch":
             with Pool() as pool:
+                from .watch import watch  # imported only when wanted, as the pipeline is (below)
+
                 watch(settings, args.port, _say, overrides, pool=pool, strict=strict)
             return 0
         targets = TARGETS_OF[args.output]
@@ -67,11 +72,12 @@ def main(argv: list[str] | None = None) -> int:
             for path in outputs:
                 print(f"up to date: {_shown(path)}")
             return 1 if strict and warnings else 0
-        if targets:
-            with Pool() as pool:  # it loads WeasyPrint while this process reads the book
-                result = build(settings, targets, pool, strict)
-        else:
-            result = build(settings, targets, strict=strict)
+        with Pool() if targets else nullcontext() as pool:  # it loads WeasyPrint while this process reads the book
+            # Imported only now: a build that is up to date (above) is done in a tenth of a second,
+            # and these imports overlap the typesetting processes' own loading.
+            from .pipeline import build
+
+            result = build(settings, targets, pool, strict)
         if not result.failed:
             fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
     except BuildError as exc:

@@ -52,10 +52,13 @@ def test_no_module_over_500_lines():
 
 
 def test_imports_at_the_top_of_modules():
-    """One justified exception: fontTools, read only when the fonts are new to the cache."""
+    """Three exceptions, each for speed, none a way round a circle (the circle test sees them):
+    fontTools, read only when the fonts are new to the cache; the pipeline and watch, imported
+    by the command line only once it knows it has work to do."""
     inside = []
     for path in _modules().values():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inside += [f"{path.name}:{n.lineno}" for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
-    assert inside == ["audit.py:33"]
+                inside += [f"{path.name}: {n.module if isinstance(n, ast.ImportFrom) else n.names[0].name}"
+                           for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert sorted(inside) == ["audit.py: fontTools.ttLib", "cli.py: pipeline", "cli.py: watch"]
