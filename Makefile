@@ -41,7 +41,7 @@ test: $(TEST_STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP) $(BYTECODE)
-	$(PY) bench/build.py
+	$(PY) bench/run.py
 
 clean:
 	rm -rf output tests/projects/*/output
