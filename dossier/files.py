@@ -1,19 +1,90 @@
-"""The one place that writes outputs (atomically) and hashes files; paths as the user sees them."""
+"""The one place that reads the project's text files and writes outputs (atomically); digests.
+
+Every file the project names (chapters, handouts, bibliography, data, settings, templates) is
+read through ``read_text``: only if its real path, symbolic links resolved, lies inside the
+project (or the tool's own folder), and only as UTF-8 (a byte-order mark is dropped). Anything
+else is a ``ReadError`` carrying one ``path:line`` problem in plain words.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from .problems import Problem, error
+
+TOOL_ROOT = Path(__file__).resolve().parent.parent  # the built-in templates and fonts live here
+
+# Encodings a teacher's editor may have saved a file in, and the letters that give each away.
+_LIKELY = {
+    "cp1257": ("Windows-1257 (Baltic)", "ąčęėįšųūžāēģīķļņ"),
+    "cp1250": ("Windows-1250 (Central European)", "ąćęłńóśźż"),
+    "cp1251": ("Windows-1251 (Cyrillic)", "абвгдежзийклмнопрстуфхцчшщъыьэюяіў"),
+    "cp1252": ("Windows-1252 or Latin-1 (Western European)", "àáâäçèéêëìíîïñòóôöùúûüß"),
+}
+
+
+class ReadError(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``'s real location (links resolved) is inside ``root`` or the tool's folder."""
+    real = path.resolve()
+    return real.is_relative_to(root.resolve()) or real.is_relative_to(TOOL_ROOT)
+
+
+def read_text(path: Path, root: Path) -> str:
+    """The text of a file the project names, confined to the project, decoded as UTF-8."""
+    shown = display_path(path, root)
+    if path.is_symlink() and not path.exists():
+        raise ReadError(error(shown, 0, f"is a link to {os.readlink(path)}, which does not exist"))
+    if not inside(path, root):
+        raise ReadError(error(shown, 0, f"is a link to {path.resolve()}, outside the project: "
+                                        "the build reads files inside the project only"))
+    if path.is_dir():
+        raise ReadError(error(shown, 0, "is a folder, not a file"))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(error(shown, 0, f"cannot be read: {exc.strerror or exc}")) from None
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ReadError(error(shown, line, f"is not saved as UTF-8 text{_likely_encoding(data)}: "
+                                           "open it in your editor and save it again as UTF-8")) from None
+
+
+def _likely_encoding(data: bytes) -> str:
+    best, score = "", 0
+    for codec, (name, letters) in _LIKELY.items():
+        try:
+            text = data.decode(codec).lower()
+        except UnicodeDecodeError:
+            continue
+        found = sum(text.count(letter) for letter in letters)
+        # A word that mixes Latin and Cyrillic letters is a wrong guess ("café" read as "cafй").
+        found -= 2 * sum(1 for word in text.split() if re.search("[a-z]", word) and re.search("[\u0400-\u04ff]", word))
+        if found > score:
+            best, score = name, found
+    return f" (it looks like {best})" if best else ""
+
 
 def display_path(path: Path, root: Path) -> str:
-    """``path`` relative to the project folder where it lies inside it, else as it is."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    """``path`` relative to the project folder where it lies inside it (a link where the link
+    is, not where it points), else as it is."""
+    for name, folder in ((os.path.abspath(path), os.path.abspath(root)), (path.resolve(), root.resolve())):
+        try:
+            return Path(name).relative_to(folder).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def write_atomically(path: Path, write) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from .files import TOOL_ROOT
 from .problems import BuildError, Problem, error
 
-TOOL_ROOT = Path(__file__).resolve().parent.parent  # the built-in templates and fonts live here
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
 
 PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in"}
