@@ -14,7 +14,7 @@ from . import audit
 from .cite import chicago
 from .model import RenderedChapter
 from .problems import BuildError, Problem, error, errors_in, in_order, warning
-from .project import Settings, font_files
+from .project import Settings, font_files, line_of
 from .read import bibtex, treaties
 from .read.chapters import read_chapters
 from .render import data
@@ -117,7 +117,7 @@ def _flatten(value) -> str:
 
 
 def _front_matter_line(chapter, key: str) -> int:
-    for number, line in enumerate(chapter.path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(chapter.path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if line.startswith(f"{key}:"):
             return number
     return 1
@@ -128,7 +128,8 @@ def _check_citations(settings: Settings, references, cited: list[str]) -> list[P
     cited_set = set(cited)
     for key in settings.nocite:
         if key not in references:
-            problems.append(error("pyproject.toml", 0, f"nocite: unknown citation key '{key}'"))
+            problems.append(error("pyproject.toml", line_of(settings.root / "pyproject.toml", "nocite"),
+                                  f"nocite: unknown citation key '{key}'"))
     for key, ref in references.items():
         if key in cited_set:
             missing = chicago.missing_fields(ref)

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from .files import TOOL_ROOT
+from .files import TOOL_ROOT, ReadError, inside, read_text
 from .problems import BuildError, Problem, error
 
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
@@ -67,6 +67,7 @@ def build_date() -> datetime:
 
 
 _LIST_KEYS = {"authors", "keywords", "nocite"}  # a string or a list of strings; held as a tuple
+FOLDERS_READ = {"content_dir", "bib_dir", "templates_dir"}  # confined to the project (the outputs may go anywhere)
 _TOML_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}
 
 
@@ -80,8 +81,11 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
         raise BuildError([error(str(root), 0, "no such project folder")])
     pyproject = root / "pyproject.toml"
     table: dict = {}
-    if pyproject.exists():
-        text = pyproject.read_text(encoding="utf-8")
+    if pyproject.exists() or pyproject.is_symlink():
+        try:
+            text = read_text(pyproject, root)
+        except ReadError as exc:
+            raise BuildError([exc.problem]) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -97,12 +101,17 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
     for key, value in table.items():
         name = key.replace("-", "_")
         if name not in known:
-            problems.append(error("pyproject.toml", _line_of(pyproject, key), f"unknown setting '{key}' in [tool.dossier]"))
+            problems.append(error("pyproject.toml", line_of(pyproject, key), f"unknown setting '{key}' in [tool.dossier]"))
             continue
         try:
             values[name] = _setting(name, value)
         except ValueError as exc:
-            problems.append(error("pyproject.toml", _line_of(pyproject, key), f"{key} must be {exc}"))
+            problems.append(error("pyproject.toml", line_of(pyproject, key), f"{key} must be {exc}"))
+            continue
+        if name in FOLDERS_READ and key not in (overrides or {}) and not inside(root / value, root):
+            problems.append(error("pyproject.toml", line_of(pyproject, key),
+                                  f"{key} names {(root / value).resolve()}, outside the project: the build reads "
+                                  "files inside the project only"))
     if problems:
         raise BuildError(problems)
     return Settings(root=root, **values)
@@ -146,12 +155,12 @@ def _kind(value) -> str:
     return _TOML_KINDS.get(type(value), "a date or time")
 
 
-def _line_of(pyproject: Path, key: str) -> int:
+def line_of(pyproject: Path, key: str) -> int:
     """The line of ``key = ...`` in the ``[tool.dossier]`` table (0 when not found)."""
     if not pyproject.exists():
         return 0
     in_table = False
-    for number, line in enumerate(pyproject.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(pyproject.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         stripped = line.strip()
         if stripped.startswith("["):
             in_table = stripped.replace(" ", "").startswith("[tool.dossier]")
@@ -173,9 +182,25 @@ def template_file(settings: Settings, name: str) -> Path:
     return next((d / name for d in template_dirs(settings) if (d / name).exists()), TOOL_ROOT / "templates" / name)
 
 
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """Templates from the project's folder, then the built-in ones; a template that is a link to a
+    file outside the project, or not UTF-8, is an error naming it (``files.read_text``)."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(template_dirs(settings))
+        self.root = settings.root
+
+    def get_source(self, environment, template):
+        _, filename, uptodate = super().get_source(environment, template)
+        try:
+            return read_text(Path(filename), self.root), filename, uptodate
+        except ReadError as exc:
+            raise BuildError([exc.problem]) from None
+
+
 def template_environment(settings: Settings) -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_dirs(settings)),
+        loader=ConfinedLoader(settings),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

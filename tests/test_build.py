@@ -1,71 +1,16 @@
 """Whole builds of small projects, checked through the PDF a reader gets."""
-import contextlib
-import io
-import os
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from dossier import cli
 from pdfcheck import contents_entries, page_texts
+from projectrun import PROJECT, REPO, SAME_DATE, edit, run_build, run_process
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT = REPO / "tests" / "projects" / "minimal"
-
-
-def run_process(root, *args, env=None):
-    """``build.py`` as a user runs it, in a process of its own."""
-    return subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root), *args],
-                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_build(root, *args, env=None):
-    """The same command in this process (cli.main, its outputs captured): the typesetting
-    processes fork from a server that has WeasyPrint loaded already, so that a test does not
-    wait for a new interpreter to load it again."""
-    out, err = io.StringIO(), io.StringIO()
-    saved = {name: os.environ.get(name) for name in env or {}}
-    os.environ.update(env or {})
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main(["--root", str(root), *args])
-    finally:
-        for name, value in saved.items():
-            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
-    return Ran(status, out.getvalue(), err.getvalue())
-
-
-SAME_DATE = {"SOURCE_DATE_EPOCH": "1600000000"}  # the title page's date, as the first build had it
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The minimal project, built once; tests copy it before changing anything."""
-    root = tmp_path_factory.mktemp("built") / "minimal"
-    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("output"))
-    result = run_process(root, env=SAME_DATE)  # the first build as a user runs it
-    assert result.returncode == 0, result.stderr
-    return root, result
-
-
-@pytest.fixture
-def project(built, tmp_path):
-    root = tmp_path / "minimal"
-    shutil.copytree(built[0], root)
-    return root
 
 
 def pages_text(pdf):
@@ -156,12 +101,6 @@ def test_html_only_does_not_typeset(project):
     result = run_build(project, "html")
     assert result.returncode == 0 and "dossier.pdf" not in result.stdout
     assert (project / "output" / "dossier.pdf").read_bytes() == before
-
-
-def edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 BAD_INPUTS = {

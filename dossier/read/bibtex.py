@@ -32,7 +32,7 @@ from bibtexparser.middlewares.names import parse_single_name_into_parts
 from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import LatexGroupNode, LatexMacroNode, LatexSpecialsNode, LatexWalker
 
-from ..files import display_path
+from ..files import ReadError, display_path, read_text
 from ..model import Person, Reference
 from ..problems import Location, Problem, error, warning
 
@@ -61,7 +61,11 @@ def load_bibliography(
     problems: list[Problem] = []
     for path in paths:
         shown = display_path(Path(path), Path(root))
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = read_text(Path(path), Path(root))
+        except ReadError as exc:
+            problems.append(exc.problem)
+            continue
         for ref in _read_entries(text, shown, problems):
             first = refs.get(ref.key)
             if first is None:
@@ -257,6 +261,7 @@ def _inherited_as(source: str, target: str, name: str) -> list[str]:
 # -- values: @string macros and '#' concatenation ---------------------------
 
 _PIECE = re.compile(r'\s*(?:(\{)|(")|(\d+)|([^\s#{}"]+))')
+MAX_VALUE = 100_000  # characters a field or @string may expand to: macros of macros double at each step
 
 
 def _resolve(value: str, strings: dict[str, str], shown: str, line: int,
@@ -279,6 +284,10 @@ def _resolve(value: str, strings: dict[str, str], shown: str, line: int,
             name = match.group(4)
             if name.lower() in strings:
                 parts.append(strings[name.lower()])
+                if sum(map(len, parts)) > MAX_VALUE:
+                    problems.append(error(shown, line, f"the @string macros here expand to more than {MAX_VALUE:,} "
+                                                       "characters, which no bibliography field needs"))
+                    return ""
             else:
                 problems.append(warning(shown, line, f"undefined string '{name}'"))
                 parts.append(name)

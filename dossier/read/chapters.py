@@ -19,11 +19,13 @@ from pathlib import Path
 
 import yaml
 
-from ..files import display_path
+from ..files import ReadError, display_path, read_text
 from ..model import Chapter
 from ..problems import Location, Problem, error
+from . import yaml_safe
 
 FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template"}
+TEXT_KEYS = FRONT_MATTER_KEYS - {"order"}  # a text (a number is read as text); order: a number or a text
 
 
 def slugify(text: str) -> str:
@@ -53,11 +55,10 @@ def read_chapters(content_dir: Path, root: Path, default_lang: str) -> tuple[lis
 def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chapter | None, list[Problem]]:
     shown = display_path(path, root)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        return None, [error(shown, line, "not valid UTF-8 text")]
-    text = text.replace("\r\n", "\n").lstrip("\ufeff")
+        text = read_text(path, root)
+    except ReadError as exc:
+        return None, [exc.problem]
+    text = text.replace("\r\n", "\n")
     meta, body, body_line, problems = split_front_matter(text, shown)
     if problems:
         return None, problems
@@ -100,20 +101,32 @@ def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, list[Prob
     body_start = 4 + end.end() + 1
     body_line = text[:body_start].count("\n") + 1
     try:
-        meta = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = 2 + (mark.line if mark else 0)
-        reason = getattr(exc, "problem", None) or str(exc)
-        return {}, "", body_line, [error(shown, line, f"broken front matter: {reason}")]
+        meta = yaml_safe.load(raw) or {}
+    except (yaml.YAMLError, RecursionError) as exc:
+        line, reason = yaml_safe.describe(exc)
+        return {}, "", body_line, [error(shown, 2 + line, f"broken front matter: {reason}")]
     if not isinstance(meta, dict):
         return {}, "", body_line, [error(shown, 2, "front matter must be a mapping of 'key: value' lines")]
     problems = []
-    for key in meta:
+    for key, value in meta.items():
+        line = 2 + next((i for i, l in enumerate(raw.splitlines()) if l.startswith(f"{key}:")), 0)
         if key not in FRONT_MATTER_KEYS:
-            line = 2 + next((i for i, l in enumerate(raw.splitlines()) if l.startswith(f"{key}:")), 0)
             problems.append(error(shown, line, f"unknown front matter key '{key}' (known: {', '.join(sorted(FRONT_MATTER_KEYS))})"))
+        elif key in TEXT_KEYS and not _scalar(value):
+            problems.append(error(shown, line, f"{key} must be a single text, not {_kind(value)}"))
+        elif key == "order" and not _scalar(value):
+            problems.append(error(shown, line, f"order must be a number or a text, not {_kind(value)}"))
     return meta, text[body_start:], body_line, problems
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    return {list: "a list", dict: "a mapping"}.get(type(value), f"a {type(value).__name__}")
 
 
 def _first_heading(body: str) -> str:

@@ -13,8 +13,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..files import display_path
+from ..files import ReadError, display_path, read_text
 from ..problems import Problem, error, warning
+from . import yaml_safe
 
 DATA_FILE = "treaties.yaml"
 
@@ -81,7 +82,7 @@ class TreatyData:
         return {t.values["id"]: t for t in self.treaties}
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml_safe.Loader):
     """YAML's safe loader, but an impossible date (1920-13-11) stays text for the checks to name."""
 
     def construct_yaml_timestamp(self, node):
@@ -96,19 +97,21 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
     """Read and check the data file; a project without one has no treaties."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a link to nothing is an error, below
         return TreatyData(), []
     shown = display_path(path, root)
     try:
-        loader = _Loader(path.read_text(encoding="utf-8"))
+        loader = _Loader(read_text(path, root))
         try:
             node = loader.get_single_node()
             document = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return TreatyData(path=shown), [error(shown, mark.line + 1 if mark else 0, f"broken data: {getattr(exc, 'problem', exc)}")]
+    except ReadError as exc:
+        return TreatyData(path=shown), [exc.problem]
+    except (yaml.YAMLError, RecursionError) as exc:
+        line, reason = yaml_safe.describe(exc)
+        return TreatyData(path=shown), [error(shown, line + 1, f"broken data: {reason}")]
     if not isinstance(document, dict) or not isinstance(document.get("treaties"), list):
         return TreatyData(path=shown), [error(shown, 1, "expected a mapping with a 'treaties' list")]
     problems: list[Problem] = []
