@@ -27,6 +27,9 @@ _LIKELY = {
 }
 
 
+MAX_BYTES = 10_000_000  # no chapter, bibliography, data or template file of a dossier comes near this
+
+
 class ReadError(Exception):
     def __init__(self, problem: Problem):
         super().__init__(str(problem))
@@ -50,6 +53,9 @@ def read_text(path: Path, root: Path) -> str:
     if path.is_dir():
         raise ReadError(error(shown, 0, "is a folder, not a file"))
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ReadError(error(shown, 0, f"is {path.stat().st_size:,} bytes long, more than the {MAX_BYTES:,} a text "
+                                            "file of a dossier can be: is it the right file?"))
         data = path.read_bytes()
     except OSError as exc:
         raise ReadError(error(shown, 0, f"cannot be read: {exc.strerror or exc}")) from None

@@ -74,6 +74,8 @@ CASES = {
     "nocite unknown": (lambda p, o: (p / "pyproject.toml").write_text(
         (p / "pyproject.toml").read_text(encoding="utf-8") + 'nocite = ["nobody2000"]\n', encoding="utf-8"),
         "pyproject.toml:6: nocite: unknown citation key 'nobody2000'", 1),
+    "a chapter of 3 million characters": (lambda p, o: (p / "content/03-huge.md").write_text("word " * 600_000, encoding="utf-8"),
+                                          "content/03-huge.md:1: the chapter is 3,000,000 characters long", 1),
     "a byte-order mark": (lambda p, o: (p / "content/02-second.md").write_bytes(b"\xef\xbb\xbf" + (p / "content/02-second.md").read_bytes()),
                           "", 0),
 }

@@ -25,6 +25,7 @@ from ..problems import Location, Problem, error
 from . import yaml_safe
 
 FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template"}
+MAX_CHARACTERS = 2_000_000  # fifty times the longest chapter of the dossier: beyond it, typesetting would take hours
 TEXT_KEYS = FRONT_MATTER_KEYS - {"order"}  # a text (a number is read as text); order: a number or a text
 
 
@@ -58,6 +59,9 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         text = read_text(path, root)
     except ReadError as exc:
         return None, [exc.problem]
+    if len(text) > MAX_CHARACTERS:
+        return None, [error(shown, 1, f"the chapter is {len(text):,} characters long, more than {MAX_CHARACTERS:,}: "
+                                      "split it into several chapters")]
     text = text.replace("\r\n", "\n")
     meta, body, body_line, problems = split_front_matter(text, shown)
     if problems:
