@@ -25,10 +25,12 @@ def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -
 
 def _read_coverage(font_files: tuple[Path, ...], key: str, cache_dir: Path | None) -> frozenset[int]:
     cached = cache_dir / f"coverage-{key}.json" if cache_dir else None
-    if cached and cached.exists():
+    if cached and cached.is_file():
         try:
-            return frozenset(json.loads(cached.read_text(encoding="utf-8")))
-        except ValueError:
+            points = json.loads(cached.read_text(encoding="utf-8"))
+            if isinstance(points, list) and points and all(type(p) is int for p in points):
+                return frozenset(points)
+        except (OSError, ValueError):  # damaged: read the fonts again, and write it anew
             pass
     from fontTools.ttLib import TTFont  # only when the fonts are new to the cache
 
