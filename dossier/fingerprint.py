@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from .files import inside, write_bytes
 from .project import TOOL_ROOT
 
 MANIFEST = ".cache/manifest.json"
@@ -45,8 +46,12 @@ def inputs_digest(settings, options: dict) -> str:
     digest.update(settings.date.strftime("%Y-%m-%d").encode())
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
     for name, path in sorted(input_files(settings)):
-        if path.is_file():
-            digest.update(name.encode())  # names relative to their folder: a moved project stays built
+        digest.update(name.encode())  # names relative to their folder: a moved project stays built
+        if path.is_symlink():
+            digest.update(os.readlink(path).encode())
+        # A regular file inside the project: its bytes. A link out of it, a pipe, a device: its name
+        # only (the build refuses to read them, and reading /dev/zero would never end).
+        if path.is_file() and inside(path, settings.root):
             digest.update(_file_digest(path))
     return digest.hexdigest()
 
@@ -61,20 +66,19 @@ def up_to_date(output_dir: Path, digest: str) -> tuple[list[Path], list[str]] | 
         manifest = json.loads((output_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if manifest.get("inputs") != digest:
-        return None
+    if not isinstance(manifest, dict) or manifest.get("inputs") != digest or not isinstance(manifest.get("outputs"), dict):
+        return None  # another build's, or damaged: build
     outputs = []
-    for name, expected in manifest.get("outputs", {}).items():
+    for name, expected in manifest["outputs"].items():
         path = output_dir / name
-        if not path.is_file() or _file_digest(path).hex() != expected:
+        if not path.resolve().is_relative_to(output_dir.resolve()) or not path.is_file() or _file_digest(path).hex() != expected:
             return None
         outputs.append(path)
-    return outputs, manifest.get("warnings", [])
+    warnings = manifest.get("warnings")
+    return outputs, [str(w) for w in warnings] if isinstance(warnings, list) else []
 
 
 def record(output_dir: Path, digest: str, outputs: list[Path], warnings: list[str]) -> None:
     manifest = {"inputs": digest, "outputs": {str(p.relative_to(output_dir)): _file_digest(p).hex() for p in outputs},
                 "warnings": warnings}
-    path = output_dir / MANIFEST
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_bytes(output_dir / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))

@@ -76,6 +76,10 @@ CASES = {
         "pyproject.toml:6: nocite: unknown citation key 'nobody2000'", 1),
     "a chapter of 3 million characters": (lambda p, o: (p / "content/03-huge.md").write_text("word " * 600_000, encoding="utf-8"),
                                           "content/03-huge.md:1: the chapter is 3,000,000 characters long", 1),
+    "a file linked to a device": (lambda p, o: link(p / "content/notes.txt", "/dev/zero"), "", 0),
+    "a damaged record of the last build": (lambda p, o: (p / "output/.cache/manifest.json").write_text("[1, 2", encoding="utf-8"), "", 0),
+    "a record of the last build naming files outside": (lambda p, o: (p / "output/.cache/manifest.json").write_text(
+        '{"inputs": "x", "outputs": {"../../elsewhere/secret.md": "y"}, "warnings": 3}', encoding="utf-8"), "", 0),
     "a byte-order mark": (lambda p, o: (p / "content/02-second.md").write_bytes(b"\xef\xbb\xbf" + (p / "content/02-second.md").read_bytes()),
                           "", 0),
 }
