@@ -16,9 +16,12 @@ part's source file: a note printed off its call's page names the line of its cal
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import shutil
 from concurrent.futures import as_completed
+from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,7 +33,7 @@ from ..files import file_digest, write_bytes
 from ..problems import Problem, warning
 from .pool import Pool, in_worker
 
-CACHE_VERSION = "3"  # bump when what a part's cache entry holds changes
+CACHE_VERSION = "4"  # bump when what a part's cache entry holds changes
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Laid:
     notes_off_page: list[list]  # [note id, call page, note page], pages 1-based within the part
     warnings: list[str] = field(default_factory=list)
     cached: bool = False
+    data: bytes = field(default=b"", repr=False)  # the PDF's bytes, as checked: what the merge reads
 
 
 @dataclass
@@ -134,7 +138,17 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     """Typeset every part not already in the cache (on ``workers``, else here); keep results in
     order. ``ready(index, laid)`` is called for each part as soon as it is there, cached ones
     first, so that the caller can use the time the workers take."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    with _in_use(cache_dir):
+        try:
+            return _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: stop the workers now, then remove what they left half-written
+            if workers:
+                workers.close(wait=False)
+            remove_leftovers(cache_dir)
+            raise
+
+
+def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) -> list[Laid]:
     keys = [cache_key(part, assets) for part in parts]
     results: list[Laid | None] = [_from_cache(cache_dir, key) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
@@ -158,8 +172,11 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
             yield from ((i, in_worker("typeset_one", *jobs[i])) for i in todo)
 
     for i, laid in finished():
-        write_bytes(cache_dir / f"{keys[i]}.json", json.dumps(laid).encode("utf-8"))
-        results[i] = _laid(laid, cache_dir / f"{keys[i]}.pdf", cached=False)
+        pdf = cache_dir / f"{keys[i]}.pdf"
+        data = pdf.read_bytes()
+        entry = {**laid, "key": keys[i], "pdf_sha256": hashlib.sha256(data).hexdigest()}
+        write_bytes(cache_dir / f"{keys[i]}.json", json.dumps(entry).encode("utf-8"))
+        results[i] = _laid(entry, pdf, data, cached=False)
         if ready:
             ready(i, results[i])
     return results  # type: ignore[return-value]
@@ -170,42 +187,147 @@ def prune_cache(cache_dir: Path, keep: list[Laid], also: tuple[str, ...] = ()) -
     used = {laid.pdf.stem for laid in keep} | set(also)
     for path in cache_dir.glob("*"):
         if path.stem not in used and path.suffix in (".pdf", ".json"):
-            path.unlink(missing_ok=True)
+            _discard(path)
+
+
+def remove_leftovers(cache_dir: Path) -> None:
+    """Remove the temporary files (``.NAME.*.part``) of writes that a stopped process never finished."""
+    for path in cache_dir.glob(".*.part"):
+        _discard(path)
+
+
+@contextmanager
+def _in_use(cache_dir: Path):
+    """While a build typesets into ``cache_dir``: the folder made (a file in its place removed),
+    and a shared lock held on it. Only a build that finds no other one at work there (it gets the
+    lock alone) removes the half-written files: another build's may still be being written."""
+    if not cache_dir.is_dir():
+        _discard(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    lock = cache_dir / ".lock"
+    if lock.is_dir() and not lock.is_symlink():
+        _discard(lock)
+    with open(lock, "ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another build is typesetting here
+            fcntl.flock(handle, fcntl.LOCK_SH)
+        else:
+            remove_leftovers(cache_dir)
+            fcntl.flock(handle, fcntl.LOCK_SH)
+        yield  # the lock goes when the file is closed
+
+
+def _discard(path: Path) -> None:
+    """Remove a cache entry, whatever it is (a folder where a file belongs, too)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _from_cache(cache_dir: Path, key: str) -> Laid | None:
+    """The cached part, if its entry is whole and its PDF the one it records; else None. A
+    damaged entry is removed (a folder in a file's place would stop the new one being written)."""
     meta, pdf = cache_dir / f"{key}.json", cache_dir / f"{key}.pdf"
-    if not (meta.exists() and pdf.exists()):
+    if not _present(meta, pdf):
         return None
     try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        # Every file the part read (images, stylesheets, fonts) must still be as it was.
-        if any(not Path(name).is_file() or file_digest(Path(name)) != digest for name, digest in data["files"].items()):
-            return None
-        return _laid(data, pdf, cached=True)
-    except (ValueError, KeyError):
+        data = json.loads(meta.read_bytes())
+        payload = pdf.read_bytes()
+        if data["key"] != key or data["pdf_sha256"] != hashlib.sha256(payload).hexdigest():
+            raise ValueError("not this part's PDF")
+        laid = _laid(data, pdf, payload, cached=True)
+        files = data["files"]
+        if not all(isinstance(digest, str) for digest in files.values()):
+            raise ValueError("files")
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        _discard(meta)
+        _discard(pdf)
         return None
+    # Every file the part read (images, stylesheets, fonts) must still be as it was.
+    try:
+        if any(not Path(name).is_file() or file_digest(Path(name)) != digest for name, digest in files.items()):
+            return None  # a sound entry, out of date: the new one is written over it
+    except (OSError, ValueError):
+        return None
+    return laid
 
 
-def _laid(data: dict, pdf: Path, cached: bool) -> Laid:
-    return Laid(pdf=pdf, pages=data["pages"], sizes=[tuple(s) for s in data["sizes"]], anchors=data["anchors"],
-                links=data["links"], notes_off_page=data["notes_off_page"], warnings=data["warnings"], cached=cached)
+def _present(*paths: Path) -> bool:
+    """Whether the entry's files are all there; a folder in place of one is removed."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            _discard(path)
+    return all(path.is_file() for path in paths)
+
+
+def _laid(data: dict, pdf: Path, payload: bytes, cached: bool) -> Laid:
+    """The entry's record as a ``Laid``; ``ValueError`` (or ``TypeError``, ``KeyError``) if any
+    field is missing or not of its shape, so that the merge never meets a malformed one."""
+    pages = data["pages"]
+    if type(pages) is not int or pages < 1:
+        raise ValueError("pages")
+    sizes = [(_number(w), _number(h)) for w, h in data["sizes"]]
+    anchors = {_text(name): [_page(page, pages), *map(_number, box)] for name, (page, *box) in data["anchors"].items()}
+    links = [[_page(page, pages), _text(target), [_number(v) for v in box]] for page, target, box in data["links"]]
+    notes = [[_text(note), _page(call - 1, pages) + 1, note_page] for note, call, note_page in data["notes_off_page"]]
+    warnings = [_text(text) for text in data["warnings"]]
+    if (len(sizes) != pages or any(len(box) != 5 for box in anchors.values())
+            or any(len(box) != 4 for _, _, box in links) or any(type(n) is not int for *_, n in notes)):
+        raise ValueError("malformed")
+    return Laid(pdf=pdf, pages=pages, sizes=sizes, anchors=anchors, links=links, notes_off_page=notes,
+                warnings=warnings, cached=cached, data=payload)
+
+
+def _number(value) -> float:
+    if type(value) not in (int, float):
+        raise TypeError("not a number")
+    return value
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _page(value, pages: int) -> int:
+    if type(value) is not int or not 0 <= value < pages:
+        raise ValueError("not a page of the part")
+    return value
 
 
 def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
                   workers: Pool | None = None) -> tuple[Callable[[], bytes], str]:
     """A small document (the folios), cached like a part: started now (on a worker, while this
     process goes on); returns a function that gives its PDF bytes when they are needed, and
-    the cache key."""
+    the cache key. Its JSON records its key and its PDF's digest, checked as a part's are."""
     key = cache_key(Part("folios", "folios", html_text), assets)
-    path = cache_dir / f"{key}.pdf"
-    if path.exists():
-        return path.read_bytes, key
+    path, meta = cache_dir / f"{key}.pdf", cache_dir / f"{key}.json"
+    cached = _layer_from_cache(path, meta, key)
+    if cached is not None:
+        return lambda: cached, key
     pending = workers.submit(in_worker, "render_pdf", html_text, base_url, roots) if workers else None
 
     def result() -> bytes:
         data = pending.result() if pending else in_worker("render_pdf", html_text, base_url, roots)
         write_bytes(path, data)
+        write_bytes(meta, json.dumps({"key": key, "pdf_sha256": hashlib.sha256(data).hexdigest()}).encode("utf-8"))
         return data
 
     return result, key
+
+
+def _layer_from_cache(path: Path, meta: Path, key: str) -> bytes | None:
+    if not _present(meta, path):
+        return None
+    try:
+        data, record = path.read_bytes(), json.loads(meta.read_bytes())
+        if record["key"] == key and record["pdf_sha256"] == hashlib.sha256(data).hexdigest():
+            return data
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    _discard(path)
+    _discard(meta)
+    return None
