@@ -6,24 +6,33 @@ once, then the PDF, incrementally. A build that fails prints its problems in the
 and shows them over the preview; the last good outputs stay as they were. Ctrl-C stops.
 
 The preview server listens on 127.0.0.1 only, answers only requests addressed to it by
-that name, and serves the outputs and the files they use (styles, fonts, the chapters'
-images), nothing else. Each page it serves gets a small script that asks ``/__status``
-for the build's version and reloads when it changes.
+that name, and serves exactly the outputs (``dossier.html``, the PDFs; not the cache) and the
+files they name: the ``href``/``src`` of the HTML, the ``url()`` and ``@import`` of its styles
+and of the stylesheets it links, each resolved from the file that names it, as the browser and
+the typesetter resolve it; never the chapters, the data or anything else in the project. That
+list is made anew after every rebuild. Each page it serves gets a small script that asks
+``/__status`` for the build's version and reloads when it changes.
 """
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 import threading
 import time
-from functools import partial
+from functools import lru_cache, partial
+from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote, urlsplit
 
+from .book import cache_dir
 from .fingerprint import input_files
 from .pipeline import build
 from .problems import BuildError
 from .project import TOOL_ROOT, Settings, load_settings
+from .render.resources import CSS_URL_RE, SRCSET_RE
 from .typeset.pool import Pool
 
 RELOAD_SCRIPT = """<script>
@@ -58,17 +67,147 @@ class Status:
             return json.dumps({"version": self.version, "errors": self.errors}).encode()
 
 
-class PreviewHandler(SimpleHTTPRequestHandler):
-    """Serves the outputs and the files they use (styles, fonts, images), nothing else.
+class Served:
+    """What the preview serves: URL path -> file, made anew after each rebuild (``refresh``)."""
 
-    Paths are resolved (symbolic links followed) and must land inside one of ``allowed``;
-    there are no directory listings; and a request must name this server as its host, so
-    that a web page cannot reach it under another name (DNS rebinding).
+    def __init__(self, files: dict[str, Path] | None = None):
+        self.files = files or {}
+        self.lock = threading.Lock()
+
+    def refresh(self, settings: Settings) -> None:
+        files = preview_files(settings)
+        with self.lock:
+            self.files = files
+
+    def get(self, url_path: str) -> Path | None:
+        with self.lock:
+            return self.files.get(url_path)
+
+
+def preview_files(settings: Settings) -> dict[str, Path]:
+    """The outputs (``dossier.html``, the PDFs under the output folder, not in the cache) by the
+    URL the preview gives them, and every file they name, by the URL the browser asks for it
+    with: resolved from the file that names it, the stylesheets' own references followed. A
+    named file must lie (links resolved) in the project or the tool's templates and fonts, and
+    not in the cache."""
+    root, out = settings.root, settings.path("output_dir")
+    real_out, cache = out.resolve(), cache_dir(settings).resolve()
+    folders = [root.resolve(), settings.path("templates_dir").resolve(), (TOOL_ROOT / "templates").resolve(),
+               (TOOL_ROOT / "fonts").resolve()]
+    outputs = [out / "dossier.html"]
+    for directory, subfolders, names in os.walk(out):  # links to folders are not followed
+        subfolders[:] = sorted(s for s in subfolders if not s.startswith("."))
+        outputs += [Path(directory, name) for name in sorted(names) if name.endswith(".pdf") and not name.startswith(".")]
+    files: dict[str, Path] = {}
+    pending: list[tuple[str, Path, str]] = []  # (URL, file, "html" or "css"): files whose references are to be read
+    for path in outputs:
+        real = path.resolve()
+        if real.is_file() and real.is_relative_to(real_out) and not real.is_relative_to(cache):
+            try:
+                url = "/" + path.relative_to(root).as_posix()
+            except ValueError:  # an output folder outside the project: not under the preview's root
+                continue
+            files[url] = real
+            if path.suffix == ".html":
+                pending.append((url, real, "html"))
+    while pending:
+        url, real, kind = pending.pop()
+        for reference, is_css in _references(real, kind):
+            parts = urlsplit(reference.strip())
+            if parts.scheme or parts.netloc or not parts.path:
+                continue  # the network, data: and file: URLs, a place in the page ("#id")
+            named = unquote(parts.path)
+            target_url = posixpath.normpath(posixpath.join(posixpath.dirname(url), named))  # as the browser resolves it
+            try:
+                target = (real.parent / named).resolve()  # as the typesetter reads it
+                if (target_url in files or not target.is_file() or target.is_relative_to(cache)
+                        or not any(target.is_relative_to(folder) for folder in folders)):
+                    continue
+            except (OSError, ValueError):
+                continue
+            files[target_url] = target
+            if is_css or target.suffix.lower() == ".css":
+                pending.append((target_url, target, "css"))
+    return files
+
+
+def _references(path: Path, kind: str) -> tuple[tuple[str, bool], ...]:
+    """The URLs a file names, each with whether it is a stylesheet's (read once per version of the file)."""
+    try:
+        info = path.stat()
+        return _read_references(path, kind, info.st_mtime_ns, info.st_size)
+    except (OSError, ValueError):
+        return ()
+
+
+@lru_cache(maxsize=256)
+def _read_references(path: Path, kind: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, bool], ...]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if kind == "css":
+        return _css_references(text)
+    found = _HTMLReferences()
+    found.feed(text)
+    found.close()
+    return tuple(found.references)
+
+
+def _css_references(css: str) -> tuple[tuple[str, bool], ...]:
+    found = []
+    for match in CSS_URL_RE.finditer(css):
+        if match["url"] is not None:
+            found.append((match["url"], False))
+        else:
+            found.append((match["import_url"] if match["import_url"] is not None else match["import_string"], True))
+    return tuple(found)
+
+
+class _HTMLReferences(HTMLParser):
+    """The ``href``, ``src`` (and ``srcset``, ``data``, ``poster``, ``background``) of every tag,
+    and the ``url()`` of ``style`` attributes and ``<style>`` elements."""
+
+    NAMES = {"href", "src", "data", "poster", "background", "xlink:href"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.references: list[tuple[str, bool]] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        stylesheet = tag == "link" and any(n == "rel" and "stylesheet" in (v or "").lower().split() for n, v in attrs)
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in self.NAMES:
+                self.references.append((value, stylesheet and name == "href"))
+            elif name == "srcset":
+                self.references += [(url, False) for url, _ in SRCSET_RE.findall(value) if url]
+            elif name == "style":
+                self.references += _css_references(value)
+        self._in_style = tag == "style"
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        self._in_style = False
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.references += _css_references(data)
+
+
+class PreviewHandler(SimpleHTTPRequestHandler):
+    """Serves what ``served`` lists (the outputs and the files they name), nothing else.
+
+    A request names a file by its URL path exactly (no listings, no other file of the project);
+    the file must still be, links resolved, the one listed; and a request must name this server
+    as its host, so that a web page cannot reach it under another name (DNS rebinding).
     """
 
-    def __init__(self, *args, status: Status, allowed: list[Path], **kwargs):
+    def __init__(self, *args, status: Status, served: Served, **kwargs):
         self.status = status
-        self.allowed = allowed
+        self.served = served
         super().__init__(*args, **kwargs)
 
     def do_GET(self):
@@ -77,13 +216,21 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             return self.send_error(403, "unknown host")
         if self.path == "/__status":
             return self._send(200, "application/json", self.status.as_json())
-        path = Path(self.translate_path(self.path)).resolve()
-        if not path.is_file() or not any(path.is_relative_to(folder) for folder in self.allowed):
+        try:
+            url = posixpath.normpath(unquote(urlsplit(self.path).path, errors="strict"))
+        except (ValueError, UnicodeDecodeError):
             return self.send_error(404)
-        if path.suffix == ".html":
-            text = path.read_text(encoding="utf-8").replace("</body>", RELOAD_SCRIPT + "</body>", 1)
-            return self._send(200, "text/html; charset=utf-8", text.encode("utf-8"))
-        return self._send(200, self.guess_type(str(path)), path.read_bytes())
+        path = self.served.get(url)
+        try:
+            if path is None or path.resolve() != path or not path.is_file():
+                return self.send_error(404)
+            if path.suffix == ".html":
+                text = path.read_text(encoding="utf-8", errors="replace").replace("</body>", RELOAD_SCRIPT + "</body>", 1)
+                return self._send(200, "text/html; charset=utf-8", text.encode("utf-8"))
+            body = path.read_bytes()
+        except OSError:  # gone since the list was made
+            return self.send_error(404)
+        return self._send(200, self.guess_type(str(path)), body)
 
     def do_HEAD(self):
         self.send_error(405)
@@ -115,10 +262,9 @@ def snapshot(settings: Settings) -> dict[str, tuple[int, int]]:
 def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: dict | None = None,
           pool: Pool | None = None, strict: bool = False, interval: float = 0.1, stop: threading.Event | None = None) -> None:
     """Rebuild on every change until Ctrl-C (or ``stop``); ``pool``'s workers stay warm between saves."""
-    status = Status()
-    allowed = [settings.path(name).resolve() for name in ("output_dir", "content_dir", "templates_dir")]
-    allowed += [(TOOL_ROOT / "templates").resolve(), (TOOL_ROOT / "fonts").resolve()]
-    handler = partial(PreviewHandler, directory=str(settings.root), status=status, allowed=allowed)
+    status, served = Status(), Served()
+    served.refresh(settings)  # the last build's outputs, until this one's are there
+    handler = partial(PreviewHandler, directory=str(settings.root), status=status, served=served)
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     html = settings.path("output_dir") / "dossier.html"
@@ -131,7 +277,7 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
             current = snapshot(settings)
             if current != seen:
                 seen = current
-                _rebuild(settings.root, overrides, status, say, pool, strict)
+                _rebuild(settings.root, overrides, status, served, say, pool, strict)
             stop.wait(interval)
     except KeyboardInterrupt:
         pass
@@ -141,8 +287,10 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
         say("stopped")
 
 
-def _rebuild(root: Path, overrides: dict | None, status: Status, say, pool: Pool | None, strict: bool) -> None:
+def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served, say, pool: Pool | None,
+             strict: bool) -> None:
     """HTML first (the preview reloads), then the PDFs; problems go to the terminal and the preview.
+    What the preview serves is listed anew after each (the HTML may name new files).
 
     Nothing that goes wrong in one rebuild ends the loop: the next save tries again.
     """
@@ -150,6 +298,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, pool: Pool
     try:
         settings = load_settings(root, overrides)  # the settings may have been edited too
         build(settings, (), strict=strict)
+        served.refresh(settings)  # before the preview reloads and asks for them
         _publish(status, [])
         result = build(settings, ("dossier", "handouts"), pool, strict)
     except BuildError as exc:
@@ -157,6 +306,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, say, pool: Pool
     except Exception as exc:  # a file vanishing mid-save, and the like
         lines = [f"the build stopped: {type(exc).__name__}: {exc}"]
     else:
+        served.refresh(settings)  # the PDFs it wrote
         for warning in result.warnings:
             say(str(warning))
         lines = [str(p) for p in result.failed]

@@ -6,7 +6,10 @@ import socket
 import subprocess
 import sys
 import time
+import struct
+import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,6 +24,23 @@ def free_port():
 def get(url):
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.read().decode("utf-8")
+
+
+def status_of(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def png(path):
+    """A 1 x 1 white PNG."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00\xff")) + chunk(b"IEND", b""))
 
 
 def wait_for(predicate, seconds=60):
@@ -39,6 +59,7 @@ def wait_for(predicate, seconds=60):
 def test_watch_rebuilds_previews_reports_and_stops(tmp_path):
     root = tmp_path / "project"
     shutil.copytree(REPO / "tests" / "projects" / "minimal", root, ignore=shutil.ignore_patterns("output"))
+    png(root / "content" / "images" / "map.png")
     port = free_port()
     process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "watch", "--root", str(root), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -52,9 +73,13 @@ def test_watch_rebuilds_previews_reports_and_stops(tmp_path):
         assert "/__status" in page and "A later citation" in page
         assert "__status" not in (root / "output" / "dossier.html").read_text(encoding="utf-8")  # the file stays clean
 
+        assert status_of(f"{base}/content/images/map.png") == 404  # named by no output
+
         chapter = root / "content" / "02-second.md"
-        chapter.write_text(chapter.read_text(encoding="utf-8").replace("A later citation", "An edited citation"), encoding="utf-8")
+        chapter.write_text(chapter.read_text(encoding="utf-8").replace("A later citation", "An edited citation")
+                           + "\n![A map](images/map.png)\n", encoding="utf-8")
         wait_for(lambda: status()["version"] > first["version"] and "An edited citation" in get(f"{base}/output/dossier.html"))
+        assert status_of(f"{base}/content/images/map.png") == 200  # the rebuilt HTML names it: served from then on
 
         chapter.write_text(chapter.read_text(encoding="utf-8").replace("[@senn1962, 503]", "[@sen1962, 503]"), encoding="utf-8")
         errors = wait_for(lambda: status()["errors"])
@@ -68,20 +93,39 @@ def test_watch_rebuilds_previews_reports_and_stops(tmp_path):
     assert "content/02-second.md:7: unknown citation key 'sen1962'" in output
 
 
-def test_preview_serves_outputs_only_and_to_its_own_host_only(tmp_path):
+def test_preview_serves_the_outputs_and_the_files_they_name_only_and_to_its_own_host_only(tmp_path):
     import http.client
+    import re
     import threading
     from functools import partial
     from http.server import ThreadingHTTPServer
+    from urllib.parse import urljoin, urlsplit
 
-    from dossier.watch import PreviewHandler, Status
+    from dossier.pipeline import build
+    from dossier.project import load_settings
+    from dossier.watch import PreviewHandler, Served, Status
 
-    (tmp_path / "output").mkdir()
-    (tmp_path / "output" / "dossier.html").write_text("<html><body>ok</body></html>", encoding="utf-8")
-    (tmp_path / "output" / "escape").symlink_to("/etc")
-    (tmp_path / ".git").mkdir()
-    (tmp_path / ".git" / "config").write_text("secret", encoding="utf-8")
-    handler = partial(PreviewHandler, directory=str(tmp_path), status=Status(), allowed=[(tmp_path / "output").resolve()])
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "tests" / "projects" / "minimal", root, ignore=shutil.ignore_patterns("output"))
+    png(root / "content" / "images" / "map.png")
+    png(root / "content" / "images" / "unused.png")
+    chapter = root / "content" / "01-first.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\n![A map](images/map.png)\n", encoding="utf-8")
+    settings = load_settings(root)
+    build(settings, ())  # output/dossier.html only: nothing typeset
+    shutil.copy(REPO / "content" / "treaties.yaml", root / "content" / "treaties.yaml")
+    output = root / "output"
+    (output / "dossier.pdf").write_bytes(b"%PDF-1.7 the dossier")
+    (output / "handouts").mkdir()
+    (output / "handouts" / "sheet.pdf").write_bytes(b"%PDF-1.7 a handout")
+    (output / ".cache" / "parts").mkdir(parents=True)
+    (output / ".cache" / "parts" / "0123.pdf").write_bytes(b"%PDF-1.7 a cached part")
+    (output / "escape").symlink_to("/etc")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("secret", encoding="utf-8")
+    served = Served()
+    served.refresh(settings)
+    handler = partial(PreviewHandler, directory=str(root), status=Status(), served=served)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
@@ -92,13 +136,37 @@ def test_preview_serves_outputs_only_and_to_its_own_host_only(tmp_path):
         response = connection.getresponse()
         return response.status, response.read()
 
+    def resolved(base, reference):  # as a browser resolves it: the path of the URL it asks for
+        return urlsplit(urljoin(f"http://127.0.0.1:{port}{base}", reference)).path
+
     try:
         status, body = fetch("/output/dossier.html")
-        assert status == 200 and b"ok" in body and b"/__status" in body
-        assert fetch("/output/escape/passwd")[0] == 404  # a link out of the folder
-        assert fetch("/.git/config")[0] == 404
-        assert fetch("/output/")[0] == 404  # no listings
+        assert status == 200 and b"Vilnius and Riga" in body and b"/__status" in body
+        page = body.decode("utf-8")
+        # What the page names, asked for as a browser asks: resolved against the URL of the file that names it.
+        stylesheet = resolved("/output/dossier.html", re.search(r'<link rel="stylesheet" href="([^"]+)"', page)[1])
+        status, css = fetch(stylesheet)
+        assert status == 200 and b"@font-face" in css
+        font = resolved(stylesheet, re.search(r'url\("([^"]+\.ttf)"\)', css.decode("utf-8"))[1])
+        status, data = fetch(font)
+        assert status == 200 and data[:4] == b"\x00\x01\x00\x00"  # a TrueType font
+        image = resolved("/output/dossier.html", re.search(r'<img [^>]*src="([^"]+)"', page)[1])
+        assert image == "/content/images/map.png"
+        status, data = fetch(image)
+        assert status == 200 and data.startswith(b"\x89PNG")
+        assert fetch("/output/dossier.pdf") == (200, b"%PDF-1.7 the dossier")
+        assert fetch("/output/handouts/sheet.pdf")[0] == 200
+        for private in ("/content/01-first.md", "/content/02-second.md", "/content/treaties.yaml", "/bib/refs.bib",
+                        "/pyproject.toml", "/content/images/unused.png", "/content/images/", "/output/.cache/parts/0123.pdf",
+                        "/output/escape/passwd", "/.git/config", "/output/", "/"):
+            assert fetch(private)[0] == 404, private
         assert fetch("/output/dossier.html", host="evil.example")[0] == 403
+
+        chapter.write_text(chapter.read_text(encoding="utf-8").replace("images/map.png", "images/unused.png"), encoding="utf-8")
+        build(settings, ())
+        served.refresh(settings)  # as watch does after each rebuild
+        assert fetch("/content/images/unused.png")[0] == 200
+        assert fetch("/content/images/map.png")[0] == 404  # no longer named
     finally:
         server.shutdown()
         server.server_close()
