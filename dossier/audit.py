@@ -39,7 +39,10 @@ def _read_coverage(font_files: tuple[Path, ...], key: str, cache_dir: Path | Non
         cmap = set(TTFont(font_file, lazy=True).getBestCmap())
         covered = cmap if covered is None else covered & cmap
     if cached:
-        write_bytes(cached, json.dumps(sorted(covered or ())).encode())
+        try:
+            write_bytes(cached, json.dumps(sorted(covered or ())).encode())
+        except OSError:  # a cache that cannot be written (a folder in its place) is only slower
+            pass
     return frozenset(covered or ())
 
 

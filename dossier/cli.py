@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         targets = TARGETS_OF[args.output]
         output_dir = settings.path("output_dir")
+        _clear_damaged_cache(output_dir)
         digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
         last = None if args.force else fingerprint.up_to_date(output_dir, digest)
         if last is not None:
@@ -133,6 +134,13 @@ def run() -> None:
     if _TERMINATED_BY:  # cleaned up as after Ctrl-C; the status a shell gives a process the signal ended
         status = 128 + _TERMINATED_BY[0]
     sys.exit(status)
+
+
+def _clear_damaged_cache(output_dir: Path) -> None:
+    """The cache is the build's own: a file where its folder belongs goes (it is made anew)."""
+    cache = output_dir / ".cache"
+    if cache.is_symlink() or cache.exists() and not cache.is_dir():
+        cache.unlink()
 
 
 def _say(line: str) -> None:

@@ -80,6 +80,8 @@ CASES = {
     "a damaged record of the last build": (lambda p, o: (p / "output/.cache/manifest.json").write_text("[1, 2", encoding="utf-8"), "", 0),
     "a record of the last build naming files outside": (lambda p, o: (p / "output/.cache/manifest.json").write_text(
         '{"inputs": "x", "outputs": {"../../elsewhere/secret.md": "y"}, "warnings": 3}', encoding="utf-8"), "", 0),
+    "the cache a file": (lambda p, o: __import__("shutil").rmtree(p / "output/.cache") or (p / "output/.cache").write_text("x"), "", 0),
+    "the fonts' coverage a folder": (lambda p, o: [path.unlink() or path.mkdir() for path in (p / "output/.cache").glob("coverage-*.json")], "", 0),
     "a byte-order mark": (lambda p, o: (p / "content/02-second.md").write_bytes(b"\xef\xbb\xbf" + (p / "content/02-second.md").read_bytes()),
                           "", 0),
 }
