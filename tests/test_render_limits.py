@@ -1,0 +1,153 @@
+"""Limits on what a chapter can make the build do: its data expressions' work and output, each
+passed limit a ``path:line`` problem."""
+from pathlib import Path
+
+import pytest
+
+from dossier.model import Chapter
+from dossier.problems import Location
+from dossier.render.markdown import data_environment, render_chapter
+
+
+class Style:
+    def cite(self, citation):
+        return "a note."
+
+
+def chapter(body, body_line=5):
+    return Chapter(Path("/p/content/01-x.md"), Location("content/01-x.md", body_line), "x", "01", "X", "X", "en", body, body_line)
+
+
+def render(body, context=None, env=None):
+    rendered, problems = render_chapter(chapter(body), Style(), {"a": 1}, context, env)
+    return rendered, [str(p) for p in problems]
+
+
+TOO_MUCH_WORK = "data reference: this expression repeats too much work: a chapter's data expressions may take 1,000,000 steps"
+TOO_MUCH_TEXT = "data reference: this expression repeats too much work: a chapter's data expressions may write 5,000,000 characters"
+
+
+def only(problems, start):
+    assert len(problems) == 1 and problems[0].startswith(start), problems
+    return problems[0]
+
+
+# -- 1. a chapter's data expressions: bounded by work and output --------------------------------
+
+def test_nested_loops_stop_at_the_limit_of_work_at_the_inner_loop():
+    body = "x\n\n{% for i in range(100000) %}\n{% for j in range(100000) %}{% endfor %}\n{% endfor %}\n"
+    _, problems = render(body)
+    only(problems, f"content/01-x.md:8: {TOO_MUCH_WORK}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% for a in 'x' * 100000 %}{% for b in 'x' * 100000 %}{% endfor %}{% endfor %}",  # loops without range
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",  # 2**40 calls
+        "{% for i in range(100000) %}{% for j in range(100) %}{% set a = 1 %}{% set b = 2 %}{% endfor %}{% endfor %}",
+        "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+        "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set _ = ns.l.extend(ns.l) %}{% endfor %}",
+        "{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l }}",
+        "{% set l = [1] * 100000 %}{% set m = [l] * 100000 %}{{ m | string | length }}",  # 10**10 items when printed
+        "{% set l = [1] * 100000 %}{% for i in range(100000) %}{% if l == l[:] %}{% endif %}{% endfor %}",
+        "{% set big = 'a' * 100000 %}{% for i in range(100000) %}{{ big.count('a') }}{% endfor %}",
+        "{% set l = range(100000) | map('string') | list %}{% for i in range(100) %}{{ l | sort | length }}{% endfor %}",
+        "{% for x in [1] recursive %}{{ loop(range(100000)) }}{% endfor %}",
+        "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}",  # a namespace inside itself
+    ],
+)
+def test_work_repeated_too_often_is_stopped_at_its_line(body):
+    _, problems = render(f"x\n\n{body}\n")
+    only(problems, f"content/01-x.md:7: {TOO_MUCH_WORK}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% for i in range(100000) %}" + "x" * 100 + "{% endfor %}",
+        "{% macro m() %}{% for i in range(100000) %}" + "x" * 100 + "{% endfor %}{% endmacro %}{% set s = m() %}",
+    ],
+)
+def test_text_written_is_bounded_even_where_it_is_not_printed(body):
+    _, problems = render(f"x\n\n{body}\n")
+    only(problems, f"content/01-x.md:7: {TOO_MUCH_TEXT}")
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("lipsum(10**6)", "'lipsum' is undefined"),
+        ("'x'.center(10**9)", "padding too large: 1,000,000,000 items or characters (at most 100,000)"),
+        ("'x'.rjust(10**9)", "padding too large: 1,000,000,000 items or characters"),
+        ("'x'.zfill(10**9)", "padding too large: 1,000,000,000 items or characters"),
+        ("'x' | center(1000000000)", "padding too large: 1,000,000,000 items or characters"),
+        ("'%*s' % (10**9, 'x')", "formatting too large: 1,000,000,013 items or characters"),
+        ("'%.1000000000f' % 1.5", "formatting too large: 1,000,000,021 items or characters"),
+        ("'%*s' | format(10**9, 'x')", "formatting too large: 1,000,000,013 items or characters"),
+        ("'{:>1000000000}'.format(1)", "formatting too large: 1,000,000,015 items or characters"),
+        ("'{:{}}'.format(1, 10**9)", "formatting too large: 1,000,000,015 items or characters"),
+        ("('{0}' * 30000).format('x' * 100)", "formatting too large: 3,090,000 items or characters"),
+        ("('x' * 100000).join('y' * 100000)", "joining too large: 10,000,000,000 items or characters"),
+        ("range(100000) | join('x' * 100000)", "joining too large: 10,000,425,688 items or characters"),
+        ("('a' * 100000).replace('a', 'b' * 100000)", "replacement too large: 10,000,000,000 items or characters"),
+        ("('a' * 100000) | replace('', 'b' * 100000)", "replacement too large: 10,000,200,000 items or characters"),
+        ("('x\\n' * 50000) | indent(100000)", "indenting too large: 5,000,200,000 items or characters"),
+        ("[1] | batch(10**9, 'x') | list", "filling too large: 1,000,000,000 items or characters"),
+        ("[1] | slice(10**9) | list", "slicing too large: 1,000,000,000 items or characters"),
+        ("5 | round(-10**9)", "number too large: round to at most 3,000 places"),
+        ("[[1]] | sum(start=[])", "sum adds numbers only"),
+        ("range(0, 2305843009213693951 * 20000, 2305843009213693951) | unique | list", "range: numbers up to 1,000,000,000,000,000 only"),
+        ("'x'.encode('punycode')", "'encode' of a str cannot be used in a chapter"),
+        ("'x'.expandtabs(10**9)", "'expandtabs' of a str cannot be used in a chapter"),
+        ("(10).to_bytes(10**9, 'big')", "'to_bytes' of a int cannot be used in a chapter"),
+        ("dict.fromkeys(range(100000), 'x' * 100000)", "'fromkeys' of a dict cannot be used in a chapter"),
+        ("day.strftime('%c' * 50000)", "date format too large: 1,200,000 items or characters"),
+    ],
+)
+def test_one_step_that_would_make_too_much_is_refused_before_it_runs(expression, message):
+    import datetime
+
+    _, problems = render(f"x\n\ntext\n{{{{ {expression} }}}}\n", context={"day": datetime.date(1920, 7, 12)})
+    only(problems, f"content/01-x.md:8: data reference: {message}")
+
+
+@pytest.mark.parametrize("name", ["urlize", "wordwrap", "pprint", "tojson"])
+def test_filters_whose_work_is_not_bounded_are_gone(name):
+    _, problems = render(f"x\n{{{{ 'a' | {name} }}}}\n")
+    assert problems == [f"content/01-x.md:6: template syntax: No filter named '{name}'."]
+
+
+def test_ordinary_expressions_still_work():
+    import datetime
+
+    body = ("{{ day.strftime('%d %B %Y') }} {{ '{:,}'.format(1234567) }} {{ 'ab' | center(6) }}|"
+            " {{ [1, 2, 3] | join(', ') }} {{ 'a-b' | replace('-', '–') }} {{ 'abc'[::-1] }} {{ 'x' ~ 1 }}"
+            " {% for x in [3, 1, 2] if x > 1 %}{{ loop.index }}/{{ loop.length }} {% endfor %}"
+            "{% for x in [[1, [2]], [3]] recursive %}[{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}{% endif %}]{% endfor %}"
+            " {% set ns = namespace(n=0, l=[]) %}{% for i in range(10) %}{% set ns.n = ns.n + i %}{% set _ = ns.l.append(i) %}{% endfor %}"
+            "{{ ns.n }} {{ ns.l | sum }} {{ range(5) | sum }} {{ 2.555 | round(2) }} {{ 'b' in 'abc' }} {{ [].pop() if false else 'ok' }}\n")
+    rendered, problems = render(body, context={"day": datetime.date(1920, 7, 12)})
+    assert problems == []
+    assert rendered.html == ("<p>12 July 1920 1,234,567   ab  | 1, 2, 3 a–b cba x1 1/2 2/2 [[1][[2]]][[3]] 45 45 10 2.56 True ok</p>")
+
+
+def test_the_counts_start_again_with_each_chapter():
+    env = data_environment()
+    body = "x\n{% for i in range(50000) %}{% for j in range(2) %}{% endfor %}{% endfor %}\n"
+    for _ in range(3):
+        assert render(body, env=env)[1] == []
+        assert env.steps > 600_000  # most of a chapter's steps, each time
+
+
+def test_the_real_data_functions_fit_well_within_the_limits():
+    from dossier.read import treaties
+    from dossier.render import data
+
+    root = Path(__file__).resolve().parent.parent
+    treaty_data, _ = treaties.load(root / "content" / "treaties.yaml", root)
+    env = data_environment(data.finalize)
+    body = "{{ comparison_table() }}\n\n{{ timeline() }}\n\n{% for t in treaties.values() %}{{ t.signed }}; {% endfor %}\n"
+    rendered, problems = render(body, data.chapter_context(treaty_data), env)
+    assert rendered is not None and env.steps < 100_000 and env.written < 100_000
