@@ -1,12 +1,12 @@
-"""Limits on what a chapter can make the build do: its data expressions' work and output, each
-passed limit a ``path:line`` problem."""
+"""Limits on what a chapter can make the build do: its data expressions' work and output, the
+depth of its Markdown, and the templates' and handouts' errors, each a ``path:line`` problem."""
 from pathlib import Path
 
 import pytest
 
 from dossier.model import Chapter
 from dossier.problems import Location
-from dossier.render.markdown import data_environment, render_chapter
+from dossier.render.markdown import MAX_NESTING, data_environment, render_chapter
 
 
 class Style:
@@ -151,3 +151,42 @@ def test_the_real_data_functions_fit_well_within_the_limits():
     body = "{{ comparison_table() }}\n\n{{ timeline() }}\n\n{% for t in treaties.values() %}{{ t.signed }}; {% endfor %}\n"
     rendered, problems = render(body, data.chapter_context(treaty_data), env)
     assert rendered is not None and env.steps < 100_000 and env.written < 100_000
+
+
+# -- 2. Markdown nested too deeply -----------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text, line, depth",
+    [
+        ("> " * 2000 + "x", 7, 2000),
+        ("\n".join("    " * i + "- x" for i in range(2000)), 7 + MAX_NESTING, MAX_NESTING + 1),
+        ("\n".join(">" * i + " x" for i in range(1, 2001)), 6 + MAX_NESTING + 1, MAX_NESTING + 1),
+        ("- " * 2000 + "x", 7, 2000),
+        ("1. " * 2000 + "x", 7, 2000),
+    ],
+)
+def test_markdown_nested_too_deeply_is_an_error_at_the_line_it_goes_too_deep(text, line, depth):
+    rendered, problems = render(f"x\n\n{text}\n")
+    assert rendered is None
+    assert problems == [f"content/01-x.md:{line}: quotes or lists nested {depth:,} levels deep on this line (at most {MAX_NESTING})"]
+
+
+def test_nesting_below_the_limit_is_laid_out():
+    text = "\n".join("    " * i + "- x" for i in range(MAX_NESTING - 1)) + "\n\n" + "> " * (MAX_NESTING - 1) + "quoted\n"
+    rendered, problems = render(f"x\n\n{text}")
+    assert problems == [] and rendered.html.count("<ul>") == MAX_NESTING - 1 and rendered.html.count("<blockquote>") == MAX_NESTING - 1
+
+
+def test_what_the_depth_check_cannot_foresee_is_an_error_at_the_chapter():
+    rendered, problems = render("x\n\n" + "*a " * 2000 + "b" + "*" * 2000 + "\n")  # emphasis inside emphasis
+    assert rendered is None
+    assert problems == ["content/01-x.md:5: Markdown cannot lay out this chapter: something in it (quotes, lists or "
+                        "emphasis inside one another) is nested too deeply"]
+
+
+def test_a_note_nested_too_deeply_is_an_error_at_its_definition():
+    _, problems = render("Text.[^1]\n\n[^1]: " + "> " * 2000 + "\n")
+    assert problems == [f"content/01-x.md:7: quotes or lists nested 2,000 levels deep in this note (at most {MAX_NESTING})"]
+    _, problems = render("Text.[^1]\n\n[^1]: " + "*a " * 2000 + "b" + "*" * 2000 + "\n")
+    assert problems == ["content/01-x.md:7: Markdown cannot lay out this note: something in it (quotes, lists or "
+                        "emphasis inside one another) is nested too deeply"]

@@ -47,6 +47,13 @@ NOTE_TOKEN_RE = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
 DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*)$")
 CALL_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 MARKDOWN_EXTENSIONS = ["tables", "attr_list", "smarty", "sane_lists", "toc"]
+# Python-Markdown lays out quotes and lists inside one another by recursion, and slower and
+# slower the deeper they go (2,000 levels: minutes, then a RecursionError): a line may open
+# MAX_NESTING levels at most.
+MAX_NESTING = 50
+NESTING_RE = re.compile(r"[ \t]*(?:>|(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$))")
+TOO_DEEP = ("Markdown cannot lay out this chapter: something in it (quotes, lists or emphasis inside "
+            "one another) is nested too deeply")
 
 
 class NoteStyle(Protocol):
@@ -581,6 +588,9 @@ def render_chapter(
     if body is None:
         return None, problems
     lines = body.split("\n")
+    too_deep = _too_deep(lines, chapter)
+    if too_deep:
+        return None, problems + too_deep
     definitions, found = _lift_definitions(lines, chapter)
     problems += found
     notes = ChapterNotes()
@@ -591,7 +601,10 @@ def render_chapter(
         if name not in called:
             problems.append(warning(chapter.location.path, line, f"note [^{name}] is defined but never called"))
     converter.reset()
-    out = converter.convert(body_text)
+    try:
+        out = converter.convert(body_text)
+    except RecursionError:  # what _too_deep does not foresee
+        return None, problems + [error(chapter.location.path, chapter.body_line, TOO_DEEP)]
     headings = tuple(_flatten_toc(converter.toc_tokens))
     chapter_id = chapter.slug
     # Two calls side by side read as one number ("²³"): set a comma between them.
@@ -605,6 +618,28 @@ def render_chapter(
 def note_html(chapter_id: str, number: int, text: str) -> str:
     """A note at its call: an empty marker (so the audit can find the call's page), then the note."""
     return f'<a class="note-call" id="call-{chapter_id}-{number}"></a><span class="footnote" id="note-{chapter_id}-{number}">{text}</span>'
+
+
+def _too_deep(lines: list[str], chapter: Chapter) -> list[Problem]:
+    """The first line that opens more levels of quotes and lists than Markdown can lay out."""
+    for number, line in enumerate(lines):
+        depth = _nesting(line)
+        if depth > MAX_NESTING:
+            return [error(chapter.location.path, chapter.body_line + number,
+                          f"quotes or lists nested {depth:,} levels deep on this line (at most {MAX_NESTING})")]
+    return []
+
+
+def _nesting(line: str) -> int:
+    """The levels of quotes and lists the start of ``line`` opens: one for each ``>`` and each
+    list marker, and for a list marker one more for every four columns indenting it."""
+    depth, pos = 0, 0
+    while match := NESTING_RE.match(line, pos):
+        marker = match.group(0)
+        indent = marker[: len(marker) - len(marker.lstrip(" \t"))]
+        depth += 1 + (len(indent.expandtabs(4)) // 4 if marker[-1] != ">" else 0)
+        pos = match.end()
+    return depth
 
 
 def _render_data(chapter: Chapter, context, env) -> tuple[str | None, list[Problem]]:
@@ -742,8 +777,14 @@ def _author_note(text, location, style, known_keys, converter):
             pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
         pos = match.end()
     pieces.append(text[pos:])
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        return html.escape(text), problems + [error(location.path, location.line, f"quotes or lists nested {depth:,} levels deep in this note (at most {MAX_NESTING})")]
     converter.reset()
-    rendered = converter.convert("".join(pieces)).strip()
+    try:
+        rendered = converter.convert("".join(pieces)).strip()
+    except RecursionError:
+        return html.escape(text), problems + [error(location.path, location.line, TOO_DEEP.replace("this chapter", "this note"))]
     rendered = re.sub(r"^<p>(.*)</p>$", r"\1", rendered, flags=re.S).replace("</p>\n<p>", " ")
     # Chicago: a period or comma after a citation that ends in a closing quote goes inside it.
     rendered = NOTE_TOKEN_RE.sub(lambda m: inline[int(m.group(1))] + CITATION_END, rendered)
