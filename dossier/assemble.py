@@ -18,7 +18,7 @@ from .book import Book
 from .files import display_path
 from .handouts import Handout
 from .problems import BuildError, error
-from .project import Settings, template_environment, template_file
+from .project import Settings, template_dirs, template_environment, template_file
 from .typeset.parts import Part
 
 # Room for a page number in the front matter's contents, in figure spaces (as wide as a digit).
@@ -49,10 +49,13 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError([error(_template_path(settings, exc.filename or exc.name or template_name), exc.lineno or 0, f"template: {exc.message}")]) from None
     except jinja2.TemplateNotFound as exc:
-        raise BuildError([error(_template_path(settings, template_name), 0, f"template not found: {exc.name}")]) from None
-    except (jinja2.UndefinedError, TypeError) as exc:
-        path, line = _template_frame(exc, settings)
-        raise BuildError([error(path, line, f"template: {exc}")]) from None
+        frame = _template_frame(exc, settings)
+        if frame is None:  # the template asked for itself
+            raise BuildError([error(_template_path(settings, template_name), 0, f"template not found: {exc.name}")]) from None
+        raise BuildError([error(*frame, f"template not found: {exc.name}{_laying_out(context, exc, settings)}")]) from None
+    except Exception as exc:  # a template is the project's: whatever it raises is the author's to fix
+        path, line = _template_frame(exc, settings) or (_template_path(settings, template_name), 0)
+        raise BuildError([error(path, line, f"template: {_describe(exc)}{_laying_out(context, exc, settings)}")]) from None
 
 
 def weasyprint_version() -> str:
@@ -125,14 +128,47 @@ def _template_path(settings: Settings, filename: str) -> str:
     return display_path(path, settings.root)
 
 
-def _template_frame(exc: BaseException, settings: Settings) -> tuple[str, int]:
-    """The template file and line of the innermost template frame in the traceback."""
-    found = ("templates", 0)
-    templates = str(settings.path("templates_dir").resolve())
+def _template_frame(exc: BaseException, settings: Settings) -> tuple[str, int] | None:
+    """The template file and line of the innermost frame of the project's templates in the
+    traceback, else of the built-in ones (None when no template was running)."""
+    project = str(settings.path("templates_dir").resolve()) + os.sep
+    found = {filename.startswith(project): (_template_path(settings, filename), line)
+             for filename, line, _ in _template_frames(exc, settings)}
+    return found.get(True) or found.get(False)
+
+
+def _template_frames(exc: BaseException, settings: Settings):
+    """(file, line, variables) of each template frame in the traceback, outermost first."""
+    folders = tuple(str(folder) + os.sep for folder in template_dirs(settings))
     tb = exc.__traceback__
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(templates):
-            found = (_template_path(settings, filename), tb.tb_lineno)
+        if tb.tb_frame.f_code.co_filename.startswith(folders):
+            yield tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_locals
         tb = tb.tb_next
-    return found
+
+
+def _laying_out(context: dict, exc: BaseException, settings: Settings) -> str:
+    """The chapter or handout whose page was being made, for a message: the innermost template
+    frame's ``part`` or ``handout`` (a loop's, in the whole dossier), else the context's."""
+    frames = [names for _, _, names in _template_frames(exc, settings)]
+    for names in (*reversed(frames), context):
+        for name in ("part", "handout"):
+            source = _source_of(names.get(name))
+            if source:
+                return f" (laying out {source})"
+    return ""
+
+
+def _source_of(value) -> str | None:
+    try:
+        part = getattr(value, "part", value)  # a handout's chapter, or the chapter itself
+        return part.chapter.location.path
+    except Exception:  # not a chapter, or undefined
+        return None
+
+
+def _describe(exc: Exception) -> str:
+    """The exception's message, led by its kind where the message alone would not say ("KeyError: 'x'")."""
+    if isinstance(exc, (jinja2.TemplateError, ZeroDivisionError, TypeError, ValueError)) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

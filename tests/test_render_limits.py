@@ -190,3 +190,67 @@ def test_a_note_nested_too_deeply_is_an_error_at_its_definition():
     _, problems = render("Text.[^1]\n\n[^1]: " + "*a " * 2000 + "b" + "*" * 2000 + "\n")
     assert problems == ["content/01-x.md:7: Markdown cannot lay out this note: something in it (quotes, lists or "
                         "emphasis inside one another) is nested too deeply"]
+
+
+# -- 3. an error inside a project's template -------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build(root, *args):
+    """A whole build, in this process, as ``build.py --root root`` runs it: (status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from dossier import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(["--root", str(root), *args])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def project(tmp_path):
+    import shutil
+
+    root = tmp_path / "minimal"
+    shutil.copytree(REPO / "tests" / "projects" / "minimal", root, ignore=shutil.ignore_patterns("output"))
+    (root / "output").mkdir()
+    (root / "output" / "dossier.html").write_text("the last good one", encoding="utf-8")
+    (root / "templates").mkdir()
+    return root
+
+
+def override_chapter_template(root, *lines):
+    """The project's own chapter.html.j2: the built-in one, with ``lines`` after its first line."""
+    built_in = (REPO / "templates" / "chapter.html.j2").read_text(encoding="utf-8").split("\n")
+    (root / "templates" / "chapter.html.j2").write_text("\n".join([built_in[0], *lines, *built_in[1:]]), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (["{{ 1 / 0 }}"], "templates/chapter.html.j2:2: template: division by zero (laying out content/01-first.md)"),
+        (["", '{% include "missing.html.j2" %}'],
+         "templates/chapter.html.j2:3: template not found: missing.html.j2 (laying out content/01-first.md)"),
+        (['{% if part.chapter.slug == "second" %}', "{{ part.nothing.more }}", "{% endif %}"],
+         "templates/chapter.html.j2:3: template: 'dossier.model.RenderedChapter object' has no attribute 'nothing' "
+         "(laying out content/02-second.md)"),
+        (["{{ [].pop() }}"], "templates/chapter.html.j2:2: template: IndexError: pop from empty list (laying out content/01-first.md)"),
+    ],
+)
+def test_an_error_inside_a_template_names_its_file_line_and_chapter(project, lines, message):
+    override_chapter_template(project, *lines)
+    status, _, err = build(project, "html")
+    assert status == 1 and "internal error" not in err and "Traceback" not in err
+    assert message in err, err
+    assert (project / "output" / "dossier.html").read_text(encoding="utf-8") == "the last good one"
+
+
+def test_an_error_in_a_template_outside_any_chapter_names_the_template_alone(project):
+    built_in = (REPO / "templates" / "title-page.html.j2").read_text(encoding="utf-8")
+    (project / "templates" / "title-page.html.j2").write_text("{{ settings.title.nothing() }}\n" + built_in, encoding="utf-8")
+    status, _, err = build(project, "html")
+    assert status == 1 and "internal error" not in err
+    assert "templates/title-page.html.j2:1: template: 'str object' has no attribute 'nothing'\n" in err, err
