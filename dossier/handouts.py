@@ -5,16 +5,17 @@ data references, a key-facts box when it names a treaty), with a citation style 
 own, so that its first note of a work is a full one. It is laid out by its own template
 (``template:`` in the front matter; ``handout`` by default, ``handout-sheet`` for a single
 landscape page) and closes with the list of the works it cites. A handout whose source has
-errors is reported and skipped; the others are still built.
+errors, or names no template there is, is reported and skipped; the others are still built.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .book import Book, glyph_problems, render_chapters
+from .book import Book, _front_matter_line, glyph_problems, render_chapters
 from .cite import chicago
 from .model import RenderedChapter
-from .problems import Problem, errors_in
+from .problems import Problem, error, errors_in
+from .project import Settings, template_dirs
 from .read.chapters import read_chapters
 
 FOLDER = "handouts"
@@ -41,15 +42,25 @@ def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Prob
         return [], [], []
     sources, problems = read_chapters(folder, settings.root, settings.language)  # a broken file is not among them
     handouts, errors, warnings = [], errors_in(problems), [p for p in problems if p not in errors_in(problems)]
+    templates = template_names(settings)
     for source in sources:
         style = chicago.NoteStyle(book.references, chicago.StyleOptions(ibid=settings.ibid))
         rendered, found = render_chapters([source], style, book.references, book.treaties, settings)
         found += glyph_problems(settings, [source])
+        template = source.template or "handout"
+        if template not in templates:
+            found.append(error(source.location.path, _front_matter_line(source, "template"),
+                               f"no template '{template}' (there are: {', '.join(sorted(t for t in templates if t.startswith('handout')))})"))
         if errors_in(found) or not rendered:
             errors += errors_in(found)
             continue
         warnings += found
         cited = [book.references[key] for key in style.cited_keys]
         entries = tuple((ref.key, text) for ref, text in chicago.bibliography(cited))
-        handouts.append(Handout(source.path.stem, source.template or "handout", rendered[0], entries))
+        handouts.append(Handout(source.path.stem, template, rendered[0], entries))
     return handouts, errors, warnings
+
+
+def template_names(settings: Settings) -> set[str]:
+    """The templates a handout can name: ``<name>.html.j2`` in the project's templates or the built-in ones."""
+    return {path.name[: -len(".html.j2")] for folder in template_dirs(settings) for path in folder.glob("*.html.j2")}

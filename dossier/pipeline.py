@@ -97,7 +97,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
 
     with _stage(result, "typeset"):
         parts = [front_part(book, environment, html_path), *body_parts(book, environment, html_path)] if dossier else []
-        extra = [handout_part(book, handout, environment, html_path) for handout in handouts]
+        handouts, extra = _handout_parts(book, environment, html_path, handouts, result)
         pages = merge.Pages(len(parts))
         laid_all = lay_out(parts + extra, lambda i, laid: pages.add(i, laid) if i < len(parts) else None)
         laid, laid_handouts = laid_all[: len(parts)], laid_all[len(parts):]
@@ -146,6 +146,21 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             for stale in (out_dir / "handouts").glob("*.pdf"):
                 if stale.name not in names and not (settings.path("content_dir") / "handouts" / f"{stale.stem}.md").exists():
                     stale.unlink()  # its source is gone
+
+
+def _handout_parts(book: Book, environment, html_path: Path, handouts: list[Handout],
+                   result: BuildResult) -> tuple[list[Handout], list[typeset.Part]]:
+    """Each handout's part, through its template; a handout whose template fails is reported
+    in ``result.failed`` and skipped, as one whose source has errors."""
+    kept, parts = [], []
+    for handout in handouts:
+        try:
+            parts.append(handout_part(book, handout, environment, html_path))
+        except BuildError as exc:
+            result.failed += exc.problems
+            continue
+        kept.append(handout)
+    return kept, parts
 
 
 def _contents_stamps(book: Book, placed: typeset.Placed, digits: int) -> dict[int, list]:

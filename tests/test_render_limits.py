@@ -254,3 +254,23 @@ def test_an_error_in_a_template_outside_any_chapter_names_the_template_alone(pro
     status, _, err = build(project, "html")
     assert status == 1 and "internal error" not in err
     assert "templates/title-page.html.j2:1: template: 'str object' has no attribute 'nothing'\n" in err, err
+
+
+# -- 4. a handout naming no template there is ------------------------------------------------------
+
+def test_a_handout_naming_no_template_is_an_error_at_its_template_line_and_the_rest_is_written(project):
+    handouts = project / "content" / "handouts"
+    handouts.mkdir()
+    (handouts / "good.md").write_text("---\ntitle: Good\n---\nA good handout [@senn1962, 501].\n", encoding="utf-8")
+    (handouts / "bad.md").write_text("---\ntitle: Bad\ntemplate: poster\n---\nA bad handout.\n", encoding="utf-8")
+    (handouts / "broken.md").write_text("---\ntemplate: handout-broken\ntitle: Broken\n---\nA broken one.\n", encoding="utf-8")
+    (project / "templates" / "handout-broken.html.j2").write_text("<p>\n{{ 1 / 0 }}\n</p>\n", encoding="utf-8")
+    status, out, err = build(project)
+    assert status == 1 and "internal error" not in err, err
+    assert "content/handouts/bad.md:3: no template 'poster' (there are: handout, handout-broken, handout-sheet)" in err
+    assert "templates/handout-broken.html.j2:2: template: division by zero (laying out content/handouts/broken.md)" in err
+    assert "build incomplete: 2 errors" in err
+    output = project / "output"
+    assert (output / "handouts" / "good.pdf").exists() and (output / "dossier.pdf").exists()
+    assert not (output / "handouts" / "bad.pdf").exists() and not (output / "handouts" / "broken.pdf").exists()
+    assert "output/handouts/good.pdf" in out and "output/dossier.pdf (" in out
