@@ -274,3 +274,18 @@ def test_a_handout_naming_no_template_is_an_error_at_its_template_line_and_the_r
     assert (output / "handouts" / "good.pdf").exists() and (output / "dossier.pdf").exists()
     assert not (output / "handouts" / "bad.pdf").exists() and not (output / "handouts" / "broken.pdf").exists()
     assert "output/handouts/good.pdf" in out and "output/dossier.pdf (" in out
+
+
+# -- the whole build -------------------------------------------------------------------------------
+
+def test_a_build_with_runaway_expressions_and_deep_nesting_fails_at_their_lines(project):
+    first, second = project / "content" / "01-first.md", project / "content" / "02-second.md"
+    first.write_text(first.read_text(encoding="utf-8") + "\n{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n",
+                     encoding="utf-8")
+    second.write_text(second.read_text(encoding="utf-8") + "\n" + "> " * 2000 + "x\n", encoding="utf-8")
+    lines = [len(path.read_text(encoding="utf-8").splitlines()) for path in (first, second)]
+    status, _, err = build(project, "html")
+    assert status == 1 and "internal error" not in err, err
+    assert f"content/01-first.md:{lines[0]}: {TOO_MUCH_WORK}" in err
+    assert f"content/02-second.md:{lines[1]}: quotes or lists nested 2,000 levels deep on this line (at most {MAX_NESTING})" in err
+    assert (project / "output" / "dossier.html").read_text(encoding="utf-8") == "the last good one"
