@@ -53,6 +53,8 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
         if frame is None:  # the template asked for itself
             raise BuildError([error(_template_path(settings, template_name), 0, f"template not found: {exc.name}")]) from None
         raise BuildError([error(*frame, f"template not found: {exc.name}{_laying_out(context, exc, settings)}")]) from None
+    except BuildError:  # a template the loader refused (outside the project, not UTF-8): its own problem
+        raise
     except Exception as exc:  # a template is the project's: whatever it raises is the author's to fix
         path, line = _template_frame(exc, settings) or (_template_path(settings, template_name), 0)
         raise BuildError([error(path, line, f"template: {_describe(exc)}{_laying_out(context, exc, settings)}")]) from None

@@ -191,11 +191,17 @@ class ConfinedLoader(jinja2.FileSystemLoader):
         self.root = settings.root
 
     def get_source(self, environment, template):
-        _, filename, uptodate = super().get_source(environment, template)
-        try:
-            return read_text(Path(filename), self.root), filename, uptodate
-        except ReadError as exc:
-            raise BuildError([exc.problem]) from None
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.searchpath:
+            path = Path(folder, *pieces)
+            if path.is_file() or path.is_symlink():
+                try:
+                    text = read_text(path, self.root)
+                except ReadError as exc:
+                    raise BuildError([exc.problem]) from None
+                mtime = path.stat().st_mtime_ns
+                return text, str(path), lambda: path.is_file() and path.stat().st_mtime_ns == mtime
+        raise jinja2.TemplateNotFound(template)
 
 
 def template_environment(settings: Settings) -> jinja2.Environment:

@@ -46,6 +46,8 @@ CASES = {
                             "content/treaties.yaml: is a link to", 1),
     "template linked outside": (lambda p, o: link(p / "templates/title-page.html.j2", o / "secret.j2"),
                                 "templates/title-page.html.j2: is a link to", 1),
+    "template in Windows-1257": (lambda p, o: (p / "templates").mkdir() or (p / "templates/title-page.html.j2").write_bytes("<p>Šiauliai</p>".encode("cp1257")),
+                                 "templates/title-page.html.j2:1: is not saved as UTF-8 text", 1),
     "content folder outside": (lambda p, o: (p / "pyproject.toml").write_text(
         (p / "pyproject.toml").read_text(encoding="utf-8") + f'content_dir = "{os.path.relpath(o, p)}"\n', encoding="utf-8"),
         "pyproject.toml:6: content_dir names", 1),
