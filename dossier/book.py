@@ -45,7 +45,8 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     problems: list[Problem] = []
     chapters, found = read_chapters(settings.path("content_dir"), root, settings.language)
     problems += found
-    references, found = bibtex.load_bibliography(sorted(settings.path("bib_dir").glob("*.bib")), root)
+    bib_files = sorted(path for path in settings.path("bib_dir").glob("*.bib") if not path.name.startswith("."))
+    references, found = bibtex.load_bibliography(bib_files, root)
     problems += found
     treaty_data, found = treaties.load(settings.path("content_dir") / treaties.DATA_FILE, root)
     problems += found

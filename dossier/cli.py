@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import traceback
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import fingerprint
-from .problems import ERROR, BuildError
+from .files import clear_damaged_cache
+from .problems import ERROR, BuildError, Location, Problem
 from .project import TOOL_ROOT, load_settings
 from .typeset.pool import Pool
 
@@ -63,16 +65,18 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         targets = TARGETS_OF[args.output]
         output_dir = settings.path("output_dir")
-        _clear_damaged_cache(output_dir)
+        clear_damaged_cache(output_dir)
         digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
         last = None if args.force else fingerprint.up_to_date(output_dir, digest)
         if last is not None:
             outputs, warnings = last
+            if strict and warnings:  # as the strict build would end: these warnings are errors
+                raise BuildError([Problem(Location(""), text.replace(": warning: ", ": ", 1)) for text in warnings])
             for text in warnings:
                 print(text, file=sys.stderr)
             for path in outputs:
                 print(f"up to date: {_shown(path)}")
-            return 1 if strict and warnings else 0
+            return 0
         with Pool() if targets else nullcontext() as pool:  # it loads WeasyPrint while this process reads the book
             # Imported only now: a build that is up to date (above) is done in a tenth of a second,
             # and these imports overlap the typesetting processes' own loading.
@@ -91,10 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous outputs are unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # what reads our report has gone (| head): run() ends quietly
+        raise
     except Exception as exc:  # an internal error, not the user's: say so plainly
         if args.debug:
-            raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+            traceback.print_exc()
+        else:
+            print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 2
     return report(result, args.verbose)
 
@@ -134,13 +141,6 @@ def run() -> None:
     if _TERMINATED_BY:  # cleaned up as after Ctrl-C; the status a shell gives a process the signal ended
         status = 128 + _TERMINATED_BY[0]
     sys.exit(status)
-
-
-def _clear_damaged_cache(output_dir: Path) -> None:
-    """The cache is the build's own: a file where its folder belongs goes (it is made anew)."""
-    cache = output_dir / ".cache"
-    if cache.is_symlink() or cache.exists() and not cache.is_dir():
-        cache.unlink()
 
 
 def _say(line: str) -> None:

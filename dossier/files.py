@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -36,10 +37,14 @@ class ReadError(Exception):
         self.problem = problem
 
 
+TOOL_FOLDERS = (TOOL_ROOT / "templates", TOOL_ROOT / "fonts")  # what the tool itself lends every project
+
+
 def inside(path: Path, root: Path) -> bool:
-    """Whether ``path``'s real location (links resolved) is inside ``root`` or the tool's folder."""
+    """Whether ``path``'s real location (links resolved) is inside ``root`` or the tool's own
+    templates and fonts."""
     real = path.resolve()
-    return real.is_relative_to(root.resolve()) or real.is_relative_to(TOOL_ROOT)
+    return any(real.is_relative_to(folder.resolve()) for folder in (root, *TOOL_FOLDERS))
 
 
 def read_text(path: Path, root: Path) -> str:
@@ -52,6 +57,8 @@ def read_text(path: Path, root: Path) -> str:
                                         "the build reads files inside the project only"))
     if path.is_dir():
         raise ReadError(error(shown, 0, "is a folder, not a file"))
+    if not path.is_file():  # a pipe or a device: reading it might never end
+        raise ReadError(error(shown, 0, "is not an ordinary file"))
     try:
         if path.stat().st_size > MAX_BYTES:
             raise ReadError(error(shown, 0, f"is {path.stat().st_size:,} bytes long, more than the {MAX_BYTES:,} a text "
@@ -110,6 +117,55 @@ def write_atomically(path: Path, write) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class Outputs:
+    """A build's outputs, each written to a temporary file beside its place, and all put in place
+    together at the end (``commit``), with Ctrl-C and SIGTERM held back meanwhile: a build that
+    fails or is stopped at any moment leaves every previous output as it was (``discard``)."""
+
+    ENDING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+    def __init__(self):
+        self.staged: dict[Path, Path] = {}  # place -> its new content, written
+
+    def write(self, path: Path, write) -> None:
+        """Call ``write(file_object)`` for the new content of ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        self.staged[path] = Path(temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as an ordinary file would be, not mkstemp's private 0600
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def current(self, path: Path) -> Path:
+        """Where ``path``'s newest content is: written by this build, or the previous one's."""
+        return self.staged.get(path, path)
+
+    def commit(self) -> None:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, self.ENDING)
+        try:
+            for path, temporary in self.staged.items():
+                os.replace(temporary, path)
+            self.staged.clear()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def discard(self) -> None:
+        for temporary in self.staged.values():
+            temporary.unlink(missing_ok=True)
+        self.staged.clear()
+
+
+def clear_damaged_cache(output_dir: Path) -> None:
+    """The cache is the build's own: a file where its folder belongs goes (it is made anew)."""
+    cache = output_dir / ".cache"
+    if cache.is_symlink() or cache.exists() and not cache.is_dir():
+        cache.unlink()
 
 
 def write_bytes(path: Path, data: bytes) -> None:

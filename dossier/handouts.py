@@ -50,7 +50,7 @@ def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Prob
         template = source.template or "handout"
         if template not in templates:
             found.append(error(source.location.path, _front_matter_line(source, "template"),
-                               f"no template '{template}' (there are: {', '.join(sorted(t for t in templates if t.startswith('handout')))})"))
+                               f"no handout template '{template}' (there are: {', '.join(sorted(templates))})"))
         if errors_in(found) or not rendered:
             errors += errors_in(found)
             continue
@@ -62,5 +62,6 @@ def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Prob
 
 
 def template_names(settings: Settings) -> set[str]:
-    """The templates a handout can name: ``<name>.html.j2`` in the project's templates or the built-in ones."""
-    return {path.name[: -len(".html.j2")] for folder in template_dirs(settings) for path in folder.glob("*.html.j2")}
+    """The templates a handout can name: ``handout*.html.j2`` in the project's templates or the
+    built-in ones (the others lay out the dossier)."""
+    return {path.name[: -len(".html.j2")] for folder in template_dirs(settings) for path in folder.glob("handout*.html.j2")}

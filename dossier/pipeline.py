@@ -7,6 +7,7 @@ call's page, a handout too long) come back located in the chapter file that caus
 """
 from __future__ import annotations
 
+import io
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -16,18 +17,13 @@ from pypdf import PdfWriter
 
 from .assemble import SLOT_DIGITS, assemble, body_parts, contents_ids, folio_layer, front_part, handout_part, weasyprint_version
 from .book import Book, cache_dir, gather
-from .files import write_atomically, write_bytes
+from .files import Outputs
 from .handouts import Handout, gather_handouts
 from .pdf import impose, merge
 from .problems import ERROR, BuildError, Problem, warning
 from .project import TOOL_ROOT, Settings, font_files, template_environment, template_file
 from .typeset import parts as typeset
 from .typeset.pool import Pool
-
-# What a build can make. "dossier" is the PDF; the booklet and the print-shop variant are
-# made from it; the HTML is always written.
-TARGETS = ("dossier", "handouts", "booklet", "print")
-
 
 @dataclass
 class BuildResult:
@@ -49,8 +45,20 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, st
 
     A handout with errors is reported in ``result.failed`` and skipped; the other outputs are
     still written. Errors in the dossier's own sources stop the build (``BuildError``), and so
-    do warnings where the build is ``strict``: before anything is written."""
-    targets = set(targets) | ({"dossier"} if set(targets) & {"booklet", "print"} else set())
+    do warnings where the build is ``strict``. Every output is put in place at the very end,
+    all together: a build that fails or is stopped leaves the previous ones as they were."""
+    outputs = Outputs()
+    try:
+        result = _build(settings, set(targets), pool, strict, outputs)
+        outputs.commit()
+    finally:
+        outputs.discard()
+    _remove_stale_handouts(settings, result)
+    return result
+
+
+def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> BuildResult:
+    targets |= {"dossier"} if targets & {"booklet", "print"} else set()
     result = BuildResult()
     out_dir = settings.path("output_dir")
     html_path = out_dir / "dossier.html"
@@ -68,26 +76,28 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, st
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
     if "dossier" in targets or handouts:
-        _typeset(book, environment, html_path, result, handouts, "dossier" in targets, pool, strict)
+        _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs)
+    dossier_pdf = outputs.current(out_dir / "dossier.pdf")
     if "booklet" in targets:
         with _stage(result, "booklet"):
-            _write(result, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(out_dir / "dossier.pdf", settings.page_size_pt, f),
+            _write(result, outputs, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(dossier_pdf, settings.page_size_pt, f),
                    "{} sides, to print duplex, flipped on the short edge")
     if "print" in targets:
         with _stage(result, "print"):
-            _write(result, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(out_dir / "dossier.pdf", f),
+            _write(result, outputs, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(dossier_pdf, f),
                    "{} pages with 3 mm bleed and crop marks")
-    write_bytes(html_path, html_text.encode("utf-8"))
+    outputs.write(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
     result.outputs.insert(0, html_path)
     return result
 
 
 def _typeset(book: Book, environment, html_path: Path, result: BuildResult, handouts: list[Handout],
-             dossier: bool, pool: Pool | None, strict: bool) -> None:
+             targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> None:
     """Typeset the dossier's parts and the handouts in parallel (cached); merge the dossier,
     stamp its folios and contents numbers, and write every PDF."""
     settings = book.settings
     out_dir = settings.path("output_dir")
+    dossier = "dossier" in targets
     roots = [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
     parts_cache = cache_dir(settings) / "parts"
     assets = typeset.asset_digest([template_file(settings, "dossier.css"), *font_files()])
@@ -133,19 +143,14 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                 layer_keys.append(key)
             writer = merge.merge(pages, parts, laid, placed, layers, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
-            write_atomically(pdf_path, writer.write)
+            outputs.write(pdf_path, writer.write)
             result.pages = len(placed.page_kinds)
             result.outputs.append(pdf_path)
             result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
         for handout, laid_handout in zip(handouts, laid_handouts):
-            _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result)
-        if dossier and handouts:  # a build of everything knows what is still in use
+            _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result, outputs)
+        if {"dossier", "handouts"} <= targets:  # a build of everything knows what is still in use
             typeset.prune_cache(parts_cache, laid + laid_handouts, also=tuple(layer_keys))
-        if handouts:
-            names = {f"{handout.name}.pdf" for handout in handouts}
-            for stale in (out_dir / "handouts").glob("*.pdf"):
-                if stale.name not in names and not (settings.path("content_dir") / "handouts" / f"{stale.stem}.md").exists():
-                    stale.unlink()  # its source is gone
 
 
 def _handout_parts(book: Book, environment, html_path: Path, handouts: list[Handout],
@@ -174,18 +179,29 @@ def _contents_stamps(book: Book, placed: typeset.Placed, digits: int) -> dict[in
     return stamps
 
 
-def _write(result: BuildResult, path: Path, make, description: str) -> None:
-    """Write one output atomically; ``make`` writes to a file object and returns a count."""
+def _remove_stale_handouts(settings: Settings, result: BuildResult) -> None:
+    """Handouts whose source is gone (a build of the handouts knows which are still there)."""
+    written = {path.name for path in result.outputs if path.parent.name == "handouts"}
+    if not written:
+        return
+    for stale in (settings.path("output_dir") / "handouts").glob("*.pdf"):
+        if stale.name not in written and not (settings.path("content_dir") / "handouts" / f"{stale.stem}.md").exists():
+            stale.unlink()
+
+
+def _write(result: BuildResult, outputs: Outputs, path: Path, make, description: str) -> None:
+    """Write one output; ``make`` writes to a file object and returns a count."""
     count = []
-    write_atomically(path, lambda handle: count.append(make(handle)))
+    outputs.write(path, lambda handle: count.append(make(handle)))
     result.outputs.append(path)
     result.described[path] = description.format(count[0])
 
 
-def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, path: Path, result: BuildResult) -> None:
-    writer = PdfWriter(clone_from=str(laid.pdf))
+def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, path: Path, result: BuildResult,
+                   outputs: Outputs) -> None:
+    writer = PdfWriter(clone_from=io.BytesIO(laid.data))  # the bytes the cache check read
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
-    write_atomically(path, writer.write)
+    outputs.write(path, writer.write)
     result.outputs.append(path)
     orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"
     result.described[path] = f"{laid.pages} page{'s' if laid.pages != 1 else ''}, {orientation}"
@@ -194,7 +210,7 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
 def _stop_if_strict(strict: bool, result: BuildResult) -> None:
     """``--strict``: a warning is an error, and the build stops before it writes anything."""
     if strict and result.warnings:
-        raise BuildError([replace(p, severity=ERROR) for p in result.warnings])
+        raise BuildError([*result.failed, *(replace(p, severity=ERROR) for p in result.warnings)])
 
 
 def _metadata(settings: Settings) -> dict[str, str]:

@@ -30,8 +30,9 @@ from urllib.parse import unquote, urlsplit
 from .book import cache_dir
 from .fingerprint import input_files
 from .pipeline import build
-from .problems import BuildError
-from .project import TOOL_ROOT, Settings, load_settings
+from .files import clear_damaged_cache
+from .problems import BuildError, error
+from .project import TOOL_ROOT, Settings, line_of, load_settings
 from .render.resources import CSS_URL_RE, SRCSET_RE
 from .typeset.pool import Pool
 
@@ -177,6 +178,8 @@ class _HTMLReferences(HTMLParser):
         for name, value in attrs:
             if value is None:
                 continue
+            if name == "href" and tag in ("a", "area"):
+                continue  # a link the reader may follow, not a file the page uses (a chapter's source, say)
             if name in self.NAMES:
                 self.references.append((value, stylesheet and name == "href"))
             elif name == "srcset":
@@ -264,11 +267,18 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
     """Rebuild on every change until Ctrl-C (or ``stop``); ``pool``'s workers stay warm between saves."""
     status, served = Status(), Served()
     served.refresh(settings)  # the last build's outputs, until this one's are there
-    handler = partial(PreviewHandler, directory=str(settings.root), status=status, served=served)
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     html = settings.path("output_dir") / "dossier.html"
-    say(f"preview: http://127.0.0.1:{server.server_address[1]}/{html.relative_to(settings.root).as_posix()}")
+    if not html.resolve().is_relative_to(settings.root):
+        raise BuildError([error("pyproject.toml", line_of(settings.root / "pyproject.toml", "output_dir"),
+                                "watch previews the outputs from the project folder: output_dir must lie inside it")])
+    handler = partial(PreviewHandler, directory=str(settings.root), status=status, served=served)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise BuildError([error("", 0, f"the preview cannot listen on 127.0.0.1:{port} ({exc.strerror}): "
+                                       "choose another port with --port")]) from None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    say(f"preview: http://127.0.0.1:{server.server_address[1]}/{html.resolve().relative_to(settings.root).as_posix()}")
     say("watching content, bibliography, data, templates and styles; Ctrl-C stops")
     stop = stop or threading.Event()
     seen: dict = {}
@@ -295,11 +305,14 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served,
     Nothing that goes wrong in one rebuild ends the loop: the next save tries again.
     """
     started = time.perf_counter()
+    kept = "the last good outputs are unchanged"
     try:
         settings = load_settings(root, overrides)  # the settings may have been edited too
+        clear_damaged_cache(settings.path("output_dir"))
         build(settings, (), strict=strict)
         served.refresh(settings)  # before the preview reloads and asks for them
         _publish(status, [])
+        kept = "the preview shows the new text; the last good PDFs are unchanged"
         result = build(settings, ("dossier", "handouts"), pool, strict)
     except BuildError as exc:
         lines = [str(p) for p in exc.problems]
@@ -315,7 +328,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served,
             return
     for line in lines:
         say(line)
-    say("build failed; the last good outputs are unchanged")
+    say(f"build failed; {kept}")
     _publish(status, lines)
 
 

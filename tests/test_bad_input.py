@@ -5,10 +5,11 @@ a file outside the project in any output."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
-from projectrun import edit, run_build
+from projectrun import REPO, edit, run_build
 
 SECRET = "OUTSIDE-THE-PROJECT-7f3a"
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -119,3 +120,70 @@ def test_a_handout_linked_outside_is_skipped_and_the_others_are_written(project,
     assert not (project / "output" / "handouts" / "secret.pdf").exists()
     for path in (project / "output").rglob("*"):
         assert not path.is_file() or SECRET.encode() not in path.read_bytes()
+
+
+def test_a_copied_project_reads_its_own_images(project, tmp_path):
+    """The cache names the files a part read relative to the project: a copy whose image differs
+    typesets that part anew, with its own image."""
+    edit(project / "content/02-second.md", "A later citation", "![A map](map.png)\n\nA later citation")
+    (project / "content/map.png").write_bytes((REPO / "tests/projects/citations/content/map.png").read_bytes()
+                                              if (REPO / "tests/projects/citations/content/map.png").exists() else _png(1))
+    assert run_build(project, "pdf").returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    (copy / "content/map.png").write_bytes(_png(2))
+    result = run_build(copy, "pdf", "-v")
+    assert result.returncode == 0 and "parts typeset: 1 of 4" in result.stdout, result.stdout
+
+
+def _png(shade: int) -> bytes:
+    """A 1×1 PNG of one grey."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(bytes([0, shade]))) + chunk(b"IEND", b""))
+
+
+def test_dot_files_are_not_chapters_and_pipes_are_not_read(project):
+    os.symlink("user@host.4242:1700000000", project / "content/.#02-second.md")  # an editor's lock file
+    (project / "content/.03-draft.md").write_text("A draft.\n", encoding="utf-8")
+    os.mkfifo(project / "content/04-pipe.md")
+    result = run_build(project, "html")
+    assert result.returncode == 1 and "content/04-pipe.md: is not an ordinary file" in result.stderr, result.stderr
+    assert ".#02" not in result.stderr and ".03-draft" not in result.stderr
+
+
+def test_a_link_into_the_tools_own_folder_is_outside_the_project(project):
+    os.symlink(REPO / "pyproject.toml", project / "content/03-tool.md")
+    result = run_build(project, "html")
+    assert result.returncode == 1 and "content/03-tool.md: is a link to" in result.stderr
+
+
+def test_strict_reports_a_handouts_errors_with_the_warnings(project):
+    handouts = project / "content" / "handouts"
+    handouts.mkdir()
+    (handouts / "bad.md").write_text("---\ntitle: Bad\n---\nSee [@nosuchkey].\n", encoding="utf-8")
+    edit(project / "content/02-second.md", "A later citation", "A runic ᚠ letter.\n\nA later citation")
+    result = run_build(project, "all", "--strict")
+    assert result.returncode == 1
+    assert "content/handouts/bad.md:4: unknown citation key 'nosuchkey'" in result.stderr
+    assert "content/02-second.md:7: the book face has no glyph" in result.stderr
+
+
+def test_a_build_stopped_after_it_wrote_the_dossier_leaves_every_output_as_it_was(project, monkeypatch):
+    from dossier.pdf import impose
+
+    before = {path: path.read_bytes() for path in (project / "output").glob("*.*") if path.is_file()}
+    edit(project / "content/02-second.md", "A later citation", "A later and longer citation")
+
+    def stopped(*_args):
+        raise KeyboardInterrupt  # Ctrl-C once dossier.pdf is made, while the booklet is
+
+    monkeypatch.setattr(impose, "booklet", stopped)
+    result = run_build(project, "all")
+    assert result.returncode == 130
+    assert {path: path.read_bytes() for path in (project / "output").glob("*.*") if path.is_file()} == before
+    assert list((project / "output").rglob("*.part")) == []

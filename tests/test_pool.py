@@ -48,13 +48,14 @@ def _group(pgid: int) -> list[str]:
 
 
 @needs_ps
-def test_a_process_that_forgets_to_close_its_pool_still_ends_and_leaves_nothing():
+def test_a_process_that_forgets_to_close_its_pool_still_ends_and_leaves_nothing(tmp_path):
     code = "import sys; sys.path.insert(0, sys.argv[1]); from dossier.typeset.pool import Pool; p = Pool(); print(p.submit(abs, -1).result())"
     process = subprocess.Popen([sys.executable, "-c", code, str(REPO)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+                               text=True, start_new_session=True, env={**os.environ, "TMPDIR": str(tmp_path)})
     out, err = process.communicate(timeout=60)  # does not hang waiting for the workers
     assert process.returncode == 0 and out.strip() == "1", err
     _no_process_left(process.pid)
+    assert list(tmp_path.iterdir()) == []  # its temporary folder too
 
 
 def _no_process_left(pgid: int) -> None:

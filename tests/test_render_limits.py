@@ -267,7 +267,7 @@ def test_a_handout_naming_no_template_is_an_error_at_its_template_line_and_the_r
     (project / "templates" / "handout-broken.html.j2").write_text("<p>\n{{ 1 / 0 }}\n</p>\n", encoding="utf-8")
     status, out, err = build(project)
     assert status == 1 and "internal error" not in err, err
-    assert "content/handouts/bad.md:3: no template 'poster' (there are: handout, handout-broken, handout-sheet)" in err
+    assert "content/handouts/bad.md:3: no handout template 'poster' (there are: handout, handout-broken, handout-sheet)" in err
     assert "templates/handout-broken.html.j2:2: template: division by zero (laying out content/handouts/broken.md)" in err
     assert "build incomplete: 2 errors" in err
     output = project / "output"

@@ -13,6 +13,7 @@ A chapter may open with YAML front matter between ``---`` lines:
 """
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -37,7 +38,7 @@ def slugify(text: str) -> str:
 def read_chapters(content_dir: Path, root: Path, default_lang: str) -> tuple[list[Chapter], list[Problem]]:
     chapters, problems = [], []
     for path in sorted(content_dir.glob("*.md")):
-        if path.name.lower() == "readme.md":
+        if path.name.lower() == "readme.md" or path.name.startswith("."):  # an editor's lock or backup file
             continue
         chapter, found = read_chapter(path, root, default_lang)
         problems += found
@@ -70,7 +71,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
     title = str(meta.get("title") or _first_heading(body) or _title_from_stem(stem))
     order = meta.get("order")
     chapter = Chapter(
-        path=path.resolve(),
+        path=Path(os.path.abspath(path)),  # a link stays where it is: its images are found beside it
         location=Location(shown, body_line),
         slug=slugify(re.sub(r"^\d+[-_ ]*", "", stem) or stem),
         order=_order_key(order, stem),

@@ -33,7 +33,7 @@ from ..files import file_digest, write_bytes
 from ..problems import Problem, warning
 from .pool import Pool, in_worker
 
-CACHE_VERSION = "4"  # bump when what a part's cache entry holds changes
+CACHE_VERSION = "5"  # bump when what a part's cache entry holds changes
 
 
 @dataclass(frozen=True)
@@ -138,19 +138,20 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
     """Typeset every part not already in the cache (on ``workers``, else here); keep results in
     order. ``ready(index, laid)`` is called for each part as soon as it is there, cached ones
     first, so that the caller can use the time the workers take."""
-    with _in_use(cache_dir):
+    with _in_use(cache_dir) as alone:
         try:
             return _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready)
-        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: stop the workers now, then remove what they left half-written
-            if workers:
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: stop the workers now, then remove what they left
+            if workers:             # half-written, unless another build is at work in this cache
                 workers.close(wait=False)
-            remove_leftovers(cache_dir)
+            if alone():
+                remove_leftovers(cache_dir)
             raise
 
 
 def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) -> list[Laid]:
     keys = [cache_key(part, assets) for part in parts]
-    results: list[Laid | None] = [_from_cache(cache_dir, key) for key in keys]
+    results: list[Laid | None] = [_from_cache(cache_dir, key, roots) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
     # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
     todo.sort(key=lambda i: -len(parts[i].html))
@@ -183,11 +184,14 @@ def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) ->
 
 
 def prune_cache(cache_dir: Path, keep: list[Laid], also: tuple[str, ...] = ()) -> None:
-    """Drop cached parts that this build did not use."""
+    """Drop cached parts that this build did not use, unless another build is at work in the cache
+    (what it has just written is in use)."""
     used = {laid.pdf.stem for laid in keep} | set(also)
-    for path in cache_dir.glob("*"):
-        if path.stem not in used and path.suffix in (".pdf", ".json"):
-            _discard(path)
+    with _in_use(cache_dir) as alone:
+        if alone():
+            for path in cache_dir.glob("*"):
+                if path.stem not in used and path.suffix in (".pdf", ".json"):
+                    _discard(path)
 
 
 def remove_leftovers(cache_dir: Path) -> None:
@@ -208,14 +212,19 @@ def _in_use(cache_dir: Path):
     if lock.is_dir() and not lock.is_symlink():
         _discard(lock)
     with open(lock, "ab") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # another build is typesetting here
-            fcntl.flock(handle, fcntl.LOCK_SH)
-        else:
+
+        def alone() -> bool:
+            """Whether no other build holds the cache (then this one holds it alone until it asks again)."""
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        if alone():
             remove_leftovers(cache_dir)
-            fcntl.flock(handle, fcntl.LOCK_SH)
-        yield  # the lock goes when the file is closed
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield alone  # the lock goes when the file is closed
 
 
 def _discard(path: Path) -> None:
@@ -226,7 +235,7 @@ def _discard(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _from_cache(cache_dir: Path, key: str) -> Laid | None:
+def _from_cache(cache_dir: Path, key: str, roots: list[Path]) -> Laid | None:
     """The cached part, if its entry is whole and its PDF the one it records; else None. A
     damaged entry is removed (a folder in a file's place would stop the new one being written)."""
     meta, pdf = cache_dir / f"{key}.json", cache_dir / f"{key}.pdf"
@@ -247,11 +256,20 @@ def _from_cache(cache_dir: Path, key: str) -> Laid | None:
         return None
     # Every file the part read (images, stylesheets, fonts) must still be as it was.
     try:
-        if any(not Path(name).is_file() or file_digest(Path(name)) != digest for name, digest in files.items()):
+        # Every file the part read (images, stylesheets, fonts), named relative to the folder it was
+        # read from ("0:content/map.png": the project), must still be as it was: in a copied
+        # project, its own copy.
+        read = [(_under(roots, name), digest) for name, digest in files.items()]
+        if any(path is None or not path.is_file() or file_digest(path) != digest for path, digest in read):
             return None  # a sound entry, out of date: the new one is written over it
     except (OSError, ValueError):
         return None
     return laid
+
+
+def _under(roots: list[Path], name: str) -> Path | None:
+    folder, _, relative = name.partition(":")
+    return roots[int(folder)] / relative if folder.isdigit() and int(folder) < len(roots) else None
 
 
 def _present(*paths: Path) -> bool:

@@ -16,16 +16,19 @@ import os
 import shutil
 import signal
 import tempfile
+import weakref
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 PRELOAD = ["dossier.typeset.preload"]
+_ENDING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 class Pool:
     def __init__(self, count: int | None = None):
         self.count = count or len(os.sched_getaffinity(0)) or 1
         self._scratch = tempfile.mkdtemp(prefix="dossier-typeset-")
+        self._remove_scratch = weakref.finalize(self, shutil.rmtree, self._scratch, True)  # however the pool ends
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
         multiprocessing.forkserver.ensure_running()  # it loads WeasyPrint now, in parallel with us
@@ -38,7 +41,12 @@ class Pool:
                 self._executor = ProcessPoolExecutor(self.count, mp_context=self._context,
                                                      initializer=_started, initargs=(self._scratch,))
             try:
-                return self._executor.submit(function, *args)
+                # Ctrl-C held back while a worker may be starting: it would stop it half made.
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+                try:
+                    return self._executor.submit(function, *args)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
             except BrokenProcessPool:
                 self._executor.shutdown(wait=True)
                 self._executor = None
@@ -54,7 +62,7 @@ class Pool:
                         process.terminate()
                 executor.shutdown(wait=True, cancel_futures=not wait)
         finally:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._remove_scratch()
 
     def __enter__(self) -> Pool:
         return self

@@ -98,7 +98,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
         release(document)
-    files = {str(path): file_digest(path) for path in laid_out.served}
+    files = {_relative(path, roots): file_digest(path) for path in laid_out.served}
     anchors, links, sizes = {}, [], []
     for index, page in enumerate(document.pages):
         sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
@@ -109,6 +109,14 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files}
+
+
+def _relative(path: Path, roots: list[str]) -> str:
+    """A file the part read, as "N:path" under the N-th of ``roots`` it lies in (the cache checks it there)."""
+    for number, root in enumerate(roots):
+        if path.is_relative_to(Path(root).resolve()):
+            return f"{number}:{path.relative_to(Path(root).resolve()).as_posix()}"
+    return f"-:{path}"  # the fetcher serves nothing else; never found again, so never trusted
 
 
 def render_pdf(html_text: str, base_url: Path, roots: list[Path]) -> bytes:
