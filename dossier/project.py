@@ -90,6 +90,8 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise BuildError([_toml_error(exc, text)]) from None
+        except RecursionError:
+            raise BuildError([error("pyproject.toml", 0, "invalid TOML: arrays or tables nested too deeply")]) from None
         tool = data.get("tool", {})
         table = tool.get("dossier", {}) if isinstance(tool, dict) else {}
         if not isinstance(table, dict):
@@ -108,7 +110,9 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
         except ValueError as exc:
             problems.append(error("pyproject.toml", line_of(pyproject, key), f"{key} must be {exc}"))
             continue
-        if name in FOLDERS_READ and key not in (overrides or {}) and not inside(root / value, root):
+        if name.endswith("_dir") and "\0" in value:
+            problems.append(error("pyproject.toml", line_of(pyproject, key), f"{key} is not a folder name (it holds a NUL character)"))
+        elif name in FOLDERS_READ and key not in (overrides or {}) and not inside(root / value, root):
             problems.append(error("pyproject.toml", line_of(pyproject, key),
                                   f"{key} names {(root / value).resolve()}, outside the project: the build reads "
                                   "files inside the project only"))

@@ -209,7 +209,7 @@ def front_matter_chapter(draw) -> str:
     return text.replace("\n", draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"])))
 
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=60)
 @given(st.lists(st.tuples(CHAPTER_NAMES, front_matter_chapter()), min_size=1, max_size=3, unique_by=lambda c: c[0]),
        st.sampled_from(["en", "lt", ""]))
 # Minimal failing inputs found so far, kept so that they are always tried:
@@ -334,7 +334,7 @@ def bib_file(draw) -> str:
     return draw(st.sampled_from(["\n", "\n\n", "", " ", "\r\n"])).join(draw(st.lists(bib_block(), max_size=6)))
 
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=60)
 @given(st.lists(bib_file(), min_size=1, max_size=2))
 # Minimal failing inputs found so far, kept so that they are always tried:
 @example(["@book{a, title = {\\verb}}"])
@@ -420,7 +420,7 @@ def treaty_data(draw):
         st.sampled_from(["\n", "", "\n...\n", "\n---\n", "\n--- x\n"]))
 
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=60)
 @given(treaty_data())
 # Minimal failing inputs found so far, kept so that they are always tried:
 @example("treaties:\n- {}\n")
@@ -580,7 +580,7 @@ def markdown_body(draw) -> str:
     return "".join(pieces)
 
 
-@settings(PROPERTY, max_examples=150)
+@settings(PROPERTY, max_examples=50)
 @given(markdown_body(), st.sampled_from(["", "---\ntitle: T\n---\n", "---\ntreaty: latvia\n---\n",
                                          "---\ntreaty: nowhere\n---\n", "---\ntitle: T\n\n\n---\n\n"]))
 # Minimal failing inputs found so far, kept so that they are always tried:
@@ -673,7 +673,7 @@ def pyproject(draw) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n"]))
 
 
-@settings(PROPERTY, max_examples=250)
+@settings(PROPERTY, max_examples=60)
 @given(pyproject())
 # Minimal failing inputs found so far, kept so that they are always tried:
 @example('[tool.dossier]\ncontent_dir = "\\u0000"\n')

@@ -167,6 +167,13 @@ def _reference(entry: bp.Entry, strings: dict[str, str], shown: str,
         field_line = (fld.start_line + 1) if fld.start_line is not None else line
         raw[key] = _resolve(str(fld.value), strings, shown, field_line, problems)
         field_lines[key] = field_line
+        if key not in VERBATIM_FIELDS:
+            try:
+                decode_latex(raw[key])
+            except (IndexError, ValueError, TypeError, RecursionError) as exc:  # pylatexenc on broken LaTeX
+                problems.append(error(shown, field_line, f"field '{key}' of entry '{entry.key}': its LaTeX cannot be "
+                                                         f"read ({type(exc).__name__}); check its braces and commands"))
+                raw[key] = re.sub(r"[\\{}]", "", raw[key])
     fields = {k: (v.strip() if k in VERBATIM_FIELDS else _squash(decode_latex(v)))
               for k, v in raw.items()}
     month = str(next((f.value for f in entry.fields if f.key.lower() == "month"), "")).strip()

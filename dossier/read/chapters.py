@@ -18,7 +18,6 @@ import re
 import unicodedata
 from pathlib import Path
 
-import yaml
 
 from ..files import ReadError, display_path, read_text
 from ..model import Chapter
@@ -107,7 +106,7 @@ def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, list[Prob
     body_line = text[:body_start].count("\n") + 1
     try:
         meta = yaml_safe.load(raw) or {}
-    except (yaml.YAMLError, RecursionError) as exc:
+    except yaml_safe.ERRORS as exc:
         line, reason = yaml_safe.describe(exc)
         return {}, "", body_line, [error(shown, 2 + line, f"broken front matter: {reason}")]
     if not isinstance(meta, dict):

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..files import ReadError, display_path, read_text
-from ..problems import Problem, error, warning
+from ..problems import Problem, error, errors_in, warning
 from . import yaml_safe
 
 DATA_FILE = "treaties.yaml"
@@ -82,17 +82,6 @@ class TreatyData:
         return {t.values["id"]: t for t in self.treaties}
 
 
-class _Loader(yaml_safe.Loader):
-    """YAML's safe loader, but an impossible date (1920-13-11) stays text for the checks to name."""
-
-    def construct_yaml_timestamp(self, node):
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
@@ -101,7 +90,7 @@ def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
         return TreatyData(), []
     shown = display_path(path, root)
     try:
-        loader = _Loader(read_text(path, root))
+        loader = yaml_safe.Loader(read_text(path, root))
         try:
             node = loader.get_single_node()
             document = loader.construct_document(node) if node is not None else {}
@@ -109,7 +98,7 @@ def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
             loader.dispose()
     except ReadError as exc:
         return TreatyData(path=shown), [exc.problem]
-    except (yaml.YAMLError, RecursionError) as exc:
+    except yaml_safe.ERRORS as exc:
         line, reason = yaml_safe.describe(exc)
         return TreatyData(path=shown), [error(shown, line + 1, f"broken data: {reason}")]
     if not isinstance(document, dict) or not isinstance(document.get("treaties"), list):
@@ -148,12 +137,14 @@ def _check_treaty(value, node, shown: str, problems: list[Problem]) -> Treaty | 
         return None
     children = _children(node)
     lines = {key: child.start_mark.line + 1 for key, child in children.items()}
+    before = len(errors_in(problems))
     for key in value:
         if key not in FIELDS:
             problems.append(error(shown, lines.get(key, line), f"unknown field '{key}' (known: {', '.join(FIELDS)})"))
     for key, (kind, _) in FIELDS.items():
         if key not in value:
-            problems.append(error(shown, line, f"treaty '{value.get('id', '?')}' lacks the field '{key}' (write null if the sources are silent)"))
+            problems.append(error(shown, line, f"treaty '{value.get('id') if isinstance(value.get('id'), str) else '?'}' lacks "
+                                               f"the field '{key}' (write null if the sources are silent)"))
             continue
         message = _check_value(kind, value[key], key in REQUIRED_VALUES)
         if message:
@@ -162,7 +153,7 @@ def _check_treaty(value, node, shown: str, problems: list[Problem]) -> Treaty | 
     for key in FIELDS:
         if key not in NOT_SOURCED and value.get(key) not in (None, {}, []) and key not in sources:
             problems.append(warning(shown, lines.get(key, line), f"{key}: no source given in 'sources'"))
-    return Treaty(value, lines)
+    return Treaty(value, lines) if len(errors_in(problems)) == before else None  # reported: not used further
 
 
 def _check_value(kind: str, value: Any, required: bool) -> str:

@@ -8,6 +8,13 @@ import yaml
 
 
 class Loader(yaml.SafeLoader):
+    def construct_yaml_timestamp(self, node):
+        """An impossible date (1920-13-11) stays text, for the checks to name it."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, AttributeError):
+            return self.construct_scalar(node)
+
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
@@ -17,10 +24,19 @@ class Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+
+# What reading a YAML text can raise besides YAMLError: a value its tag cannot be (!!int x, !!bool maybe),
+# and nesting deeper than Python's stack.
+ERRORS = (yaml.YAMLError, RecursionError, ValueError, TypeError, KeyError, AttributeError, OverflowError)
+
+
 def describe(exc: Exception) -> tuple[int, str]:
     """The line (0-based, in the YAML text) and the reason of a YAML error, in plain words."""
     if isinstance(exc, RecursionError):
         return 0, "nested too deeply (more levels of lists or mappings than a file of facts needs)"
+    if not isinstance(exc, yaml.YAMLError):
+        return 0, f"a value its tag does not allow ({type(exc).__name__}: {exc})"
     mark = getattr(exc, "problem_mark", None)
     reason = getattr(exc, "problem", None) or str(exc)
     return (mark.line if mark else 0), reason

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Protocol
 
 import jinja2
@@ -82,6 +82,24 @@ def render_chapter(
     context: Mapping[str, object] | None = None,
     env: SandboxedEnvironment | None = None,
 ) -> tuple[RenderedChapter | None, list[Problem]]:
+    """The chapter as HTML with its notes, and the problems found, each at a line of its file.
+
+    Lines that data expressions wrote (a loop's, say) have no line of their own in the file:
+    what is found in them is reported at the nearest line the file has."""
+    rendered, problems = _render_chapter(chapter, style, known_keys, context, env)
+    last = chapter.body_line + chapter.body.count("\n")
+
+    def within(line: int) -> int:
+        return min(max(line, 1), last) if line else line
+
+    problems = [replace(p, location=replace(p.location, line=within(p.location.line)))
+                if p.location.path == chapter.location.path else p for p in problems]
+    if rendered is not None:
+        rendered = replace(rendered, note_lines=tuple(within(line) for line in rendered.note_lines))
+    return rendered, problems
+
+
+def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedChapter | None, list[Problem]]:
     problems: list[Problem] = []
     body, found = _render_data(chapter, context or {}, env or data_environment())
     problems += found
