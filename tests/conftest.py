@@ -6,7 +6,7 @@ import pytest
 from projectrun import PROJECT, SAME_DATE, run_process
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """The minimal project, built once; tests copy it before changing anything."""
     root = tmp_path_factory.mktemp("built") / "minimal"

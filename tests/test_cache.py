@@ -100,30 +100,47 @@ def rotate(paths: list[Path]) -> None:
         path.write_bytes(data)
 
 
+# What can be wrong with one part's entry (its JSON, its PDF); each build below damages its four
+# parts in four different ways at once, and one folio layer, and more of the cache.
+PART_DAMAGE = {
+    "pdf-cut-short": lambda meta, pdf: cut_short(pdf),
+    "pdf-garbage": lambda meta, pdf: garbage(pdf),
+    "pdf-missing": lambda meta, pdf: pdf.unlink(),
+    "pdf-a-folder": lambda meta, pdf: folder(pdf),
+    "json-not-json": lambda meta, pdf: meta.write_bytes(b"{\"pages\": 3, \xff"),
+    "json-empty": lambda meta, pdf: meta.write_bytes(b""),
+    "json-a-list": lambda meta, pdf: meta.write_text("[1, 2]"),
+    "json-missing-sizes": lambda meta, pdf: rewrite_json(meta, lambda d: d.pop("sizes")),
+    "json-wrong-shapes": lambda meta, pdf: rewrite_json(meta, lambda d: d.update(pages="3", anchors=[], links={})),
+    "json-anchor-off-the-part": lambda meta, pdf: rewrite_json(meta, lambda d: d["anchors"].update(x=[99, 0, 0, 1, 1])),
+    "json-without-digest": lambda meta, pdf: rewrite_json(meta, lambda d: d.pop("pdf_sha256")),
+    "json-a-folder": lambda meta, pdf: folder(meta),
+}
+LAYER_DAMAGE = [lambda meta, pdf: cut_short(pdf), lambda meta, pdf: garbage(pdf), lambda meta, pdf: folder(pdf),
+                lambda meta, pdf: meta.write_text("garbage")]
+CACHE_DAMAGE = [
+    lambda root: [path.write_bytes(b"\xff garbage") for path in (root / "output" / ".cache").glob("coverage-*.json")],
+    lambda root: (root / "output" / ".cache" / "manifest.json").write_text("{garbage"),
+    lambda root: [path.write_text("42") for path in (root / "output" / ".cache").glob("coverage-*.json")],
+    lambda root: None,
+]
+
+
+def damage_group(number: int):
+    def damage(root: Path) -> None:
+        names = list(PART_DAMAGE)[4 * number: 4 * number + 4]
+        parts, (layer, *_) = entries(root, "part"), entries(root, "layer")  # read before anything is damaged
+        for name, (meta, pdf) in zip(names, parts):
+            PART_DAMAGE[name](meta, pdf)
+        LAYER_DAMAGE[number](*layer)
+        CACHE_DAMAGE[number](root)
+    return damage
+
+
 DAMAGE = {
-    "part-pdf-cut-short": lambda root: [cut_short(pdf) for _, pdf in entries(root, "part")],
-    "part-pdf-garbage": lambda root: [garbage(pdf) for _, pdf in entries(root, "part")],
-    "part-pdf-another-parts": lambda root: rotate([pdf for _, pdf in entries(root, "part")]),
-    "part-pdf-missing": lambda root: [pdf.unlink() for _, pdf in entries(root, "part")],
-    "part-pdf-a-folder": lambda root: [folder(pdf) for _, pdf in entries(root, "part")],
-    "part-json-not-json": lambda root: [meta.write_bytes(b"{\"pages\": 3, \xff") for meta, _ in entries(root, "part")],
-    "part-json-empty": lambda root: [meta.write_bytes(b"") for meta, _ in entries(root, "part")],
-    "part-json-a-list": lambda root: [meta.write_text("[1, 2]") for meta, _ in entries(root, "part")],
-    "part-json-missing-sizes": lambda root: [rewrite_json(meta, lambda d: d.pop("sizes")) for meta, _ in entries(root, "part")],
-    "part-json-wrong-shapes": lambda root: [rewrite_json(meta, lambda d: d.update(pages="3", anchors=[], links={}))
-                                            for meta, _ in entries(root, "part")],
-    "part-json-anchor-off-the-part": lambda root: [rewrite_json(meta, lambda d: d["anchors"].update(x=[99, 0, 0, 1, 1]))
-                                                   for meta, _ in entries(root, "part")],
-    "part-json-without-digest": lambda root: [rewrite_json(meta, lambda d: d.pop("pdf_sha256")) for meta, _ in entries(root, "part")],
-    "part-json-a-folder": lambda root: [folder(meta) for meta, _ in entries(root, "part")],
-    "layer-pdf-cut-short": lambda root: [cut_short(pdf) for _, pdf in entries(root, "layer")],
-    "layer-pdf-garbage": lambda root: [garbage(pdf) for _, pdf in entries(root, "layer")],
-    "layer-pdf-a-folder": lambda root: [folder(pdf) for _, pdf in entries(root, "layer")],
-    "layer-json-garbage": lambda root: [meta.write_text("garbage") for meta, _ in entries(root, "layer")],
+    **{f"parts-{'-'.join(list(PART_DAMAGE)[4 * n: 4 * n + 4])}": damage_group(n) for n in range(3)},
+    "parts-each-in-another-parts-place": lambda root: (rotate([pdf for _, pdf in entries(root, "part")]), damage_group(3)(root)),
     "parts-folder-a-file": lambda root: (shutil.rmtree(parts_dir(root)), parts_dir(root).write_text("garbage")),
-    "coverage-garbage": lambda root: [path.write_bytes(b"\xff garbage") for path in (root / "output" / ".cache").glob("coverage-*.json")],
-    "coverage-another-shape": lambda root: [path.write_text("42") for path in (root / "output" / ".cache").glob("coverage-*.json")],
-    "manifest-garbage": lambda root: (root / "output" / ".cache" / "manifest.json").write_text("{garbage"),
 }
 
 
@@ -143,7 +160,7 @@ def test_a_damaged_cache_entry_is_typeset_anew(good, copy, damage, monkeypatch):
     assert status == 0 and "internal error" not in err and "Traceback" not in err, err
     assert texts(copy) == good[1]
     assert_sound(copy)
-    if damage.startswith("part-"):
+    if damage.startswith("parts-"):
         assert "parts typeset: 4 of 4" in out
     status, out, err = build(copy)  # and the next build knows there is nothing to do
     assert status == 0 and "up to date" in out, err
