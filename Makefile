@@ -27,7 +27,7 @@ $(TEST_STAMP): $(STAMP) requirements-test.lock
 # The pipeline's own bytecode, compiled ahead: Python otherwise compiles every module of it on
 # each run where PYTHONDONTWRITEBYTECODE is set, as it is in many containers (0.2 s a build).
 BYTECODE := dossier/__pycache__/.compiled
-$(BYTECODE): $(STAMP) $(wildcard dossier/*.py)
+$(BYTECODE): $(STAMP) $(shell find dossier -name '*.py')
 	$(PY) -m compileall -q dossier
 	@mkdir -p $(@D) && touch $@
 

@@ -11,7 +11,7 @@ from .files import file_digest, write_bytes
 from .problems import Problem, warning
 
 
-_COVERAGE: dict[str, frozenset[int]] = {}  # by the fonts' digest: a process that builds again (watch, the server's forks) sees changed fonts
+_COVERAGE: dict[str, frozenset[int]] = {}  # by the fonts' digest: a process that builds again (watch) sees changed fonts
 
 
 def font_coverage(font_files: tuple[Path, ...], cache_dir: Path | None = None) -> frozenset[int]:

@@ -106,7 +106,9 @@ def _data_texts(treaty_data: treaties.TreatyData) -> list[tuple[str, int, str]]:
 
 
 def _settings_texts(settings: Settings) -> list[tuple[str, int, str]]:
-    return [("pyproject.toml", 0, " ".join([settings.title, settings.subtitle, *settings.authors]))]
+    pyproject = settings.root / "pyproject.toml"
+    return [("pyproject.toml", line_of(pyproject, key), " ".join(value) if isinstance(value, tuple) else value)
+            for key, value in (("title", settings.title), ("subtitle", settings.subtitle), ("authors", settings.authors))]
 
 
 def _flatten(value) -> str:

@@ -25,7 +25,7 @@ right, are marked:
   single quotation mark ("Master’s thesis").
 * PROJECT RULE in-note sentence: in an author's note, a citation after a finished
   statement with no lead-in word ("The two copies differ [@key].") becomes a
-  sentence of its own ("The two copies differ. “Minutes …”"); dossier/render.py.
+  sentence of its own ("The two copies differ. “Minutes …”"); dossier/render/markdown.py.
 """
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ class Pages:
     def add(self, index: int, result: Laid) -> None:
         position = sum(length for i, length in self.lengths.items() if i < index)
         # The bytes the cache checked (their digest), not the file again: it may have changed since.
-        self.writer.merge(position, io.BytesIO(result.data) if result.data else str(result.pdf), import_outline=False)
+        self.writer.merge(position, io.BytesIO(result.data), import_outline=False)
         length = result.pages
         if index < self.parts - 1 and result.pages % 2:
             width, height = pad_size(result)

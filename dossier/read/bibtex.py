@@ -90,7 +90,7 @@ def _parse_latex(value: str) -> str:
 
 
 # No command, group, special character, ligature (-- `` '' !` ?`) or run of spaces: text that
-# the LaTeX reading gives back as it is (tests/test_bib.py checks this on every field we have).
+# the LaTeX reading gives back as it is (tests/test_bibtex.py checks this on every field we have).
 _PLAIN = re.compile(r"(?:[^\\{}$~%&#^_\-`'!?\s]|-(?!-)|'(?!')|[!?](?!`)|(?<!\s) (?! ))*")
 
 

@@ -149,6 +149,3 @@ def _environment_notice(message: str) -> bool:
     """Messages about this machine or about refusals already reported, not about the content."""
     return "refused to" in message or "HarfBuzz-Subset" in message
 
-
-def version() -> str:
-    return weasyprint.__version__
