@@ -4,38 +4,24 @@ fonts' coverage; half-written files a stopped process left), the next build thro
 typesets anew, and the PDF is the one a good build makes. Never an internal error."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from dossier import audit, cli
+from dossier import audit
 from dossier.typeset import parts as typeset
+from projectrun import PROJECT, SAME_DATE, run_build
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT = REPO / "tests" / "projects" / "minimal"
-SAME_DATE = {"SOURCE_DATE_EPOCH": "1600000000"}  # every build prints the same date on its title page
 
 
 def build(root: Path, *args: str) -> tuple[int, str, str]:
-    """``build.py --root ROOT ARGS`` in this process (the typesetting processes fork from a warm
-    fork server): exit status, standard output, standard error."""
-    out, err = io.StringIO(), io.StringIO()
-    saved = {name: os.environ.get(name) for name in SAME_DATE}
-    os.environ.update(SAME_DATE)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main(["--root", str(root), *args])
-    finally:
-        for name, value in saved.items():
-            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
-    return status, out.getvalue(), err.getvalue()
+    """``build.py --root ROOT ARGS`` in this process, every build with the same date on its title page."""
+    ran = run_build(root, *args, env=SAME_DATE)
+    return ran.returncode, ran.stdout, ran.stderr
 
 
 def texts(root: Path) -> list[str]:
