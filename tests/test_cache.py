@@ -17,7 +17,6 @@ from dossier.typeset import parts as typeset
 from projectrun import PROJECT, SAME_DATE, run_build
 
 
-
 def build(root: Path, *args: str) -> tuple[int, str, str]:
     """``build.py --root ROOT ARGS`` in this process, every build with the same date on its title page."""
     ran = run_build(root, *args, env=SAME_DATE)
