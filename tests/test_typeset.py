@@ -81,3 +81,15 @@ def test_problems_of_a_layout_name_the_source_file_and_the_line_of_the_call(tmp_
     found = [str(p) for p in part.problems(laid, first_page=10)]
     assert found == ["content/02-second.md: warning: typesetter: something about the layout",
                      "content/02-second.md:12: warning: the note called here (on page 12) is printed on page 13"]
+
+
+def test_a_part_of_more_pages_than_a_chapter_has_is_a_warning(tmp_path):
+    from dossier.typeset.parts import MAX_PAGES, Laid, Part
+
+    part = Part("long", "chapter", "", source="content/03-long.md")
+    laid = Laid(pdf=tmp_path / "x.pdf", pages=MAX_PAGES + 1, sizes=[], anchors={}, links=[], notes_off_page=[], warnings=[])
+    assert [str(p) for p in part.problems(laid)] == [
+        f"content/03-long.md: warning: runs to {MAX_PAGES + 1} pages, more than a chapter of a dossier ({MAX_PAGES}): "
+        "is all of it meant to be there?"]
+    assert part.problems(Laid(pdf=tmp_path / "x.pdf", pages=MAX_PAGES, sizes=[], anchors={}, links=[],
+                              notes_off_page=[], warnings=[])) == []

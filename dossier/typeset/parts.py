@@ -33,6 +33,7 @@ from ..files import file_digest, write_bytes
 from ..problems import Problem, warning
 from .pool import Pool, in_worker
 
+MAX_PAGES = 200  # a part longer than this is likely a mistake (a pasted file, a runaway loop): said, not refused
 CACHE_VERSION = "5"  # bump when what a part's cache entry holds changes
 
 
@@ -54,6 +55,9 @@ class Part:
             printed = f"printed on page {first_page + note_page}" if note_page else "missing from the PDF"
             found.append(warning(self.source, lines.get(note_id, 0),
                                  f"the note called here (on page {first_page + call_page}{where}) is {printed}"))
+        if laid.pages > MAX_PAGES:
+            found.append(warning(self.source, 0, f"runs to {laid.pages} pages, more than a chapter of a dossier "
+                                                 f"({MAX_PAGES}): is all of it meant to be there?"))
         return found
 
 
