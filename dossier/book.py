@@ -73,6 +73,8 @@ def render_chapters(chapters, style, references, treaty_data: treaties.TreatyDat
     known_treaties = {t.values["id"] for t in treaty_data.treaties}
     rendered = []
     for chapter in chapters:
+        if settings.full_note_each_chapter:
+            style.new_chapter()
         if chapter.treaty:
             if chapter.treaty not in known_treaties:
                 problems.append(error(chapter.location.path, _front_matter_line(chapter, "treaty"), f"unknown treaty '{chapter.treaty}' (the data has: {', '.join(sorted(known_treaties)) or 'none'})"))

@@ -37,6 +37,7 @@ class Settings:
     output_dir: str = "output"
     ibid: bool = False  # Chicago: "Ibid." for an immediately repeated work (off, as the 18th ed. advises)
     strict: bool = False  # any warning fails the build (as --strict does)
+    full_note_each_chapter: bool = True  # a work's first citation in each chapter is a full note (as Chicago advises)
     nocite: tuple[str, ...] = ()  # keys listed in the bibliography even when not cited
     date: datetime = field(default_factory=lambda: build_date())
 
@@ -141,7 +142,7 @@ def _setting(name: str, value):
             if not isinstance(item, str):
                 raise ValueError(f"a string or a list of strings, not an array holding {_kind(item)}")
         return tuple(value)
-    if name in ("ibid", "strict"):
+    if name in ("ibid", "strict", "full_note_each_chapter"):
         if not isinstance(value, bool):
             raise ValueError(f"true or false, not {_kind(value)}")
         return value

@@ -64,7 +64,16 @@ def test_notes_sit_on_the_page_of_their_call(built):
     assert "The Formation of the Lithuanian Foreign Office" in chapter_one  # note 1's text, same page
     assert "Lithuanian names: Naruševičius" in chapter_one or "Naruševičius" in chapter_one
     later = next(t for t in texts if "A later citation" in t)
-    assert re.search(r"1\.\s*Senn, “The Formation", later)  # numbered from 1 again in chapter 2
+    # Numbered from 1 again in chapter 2, and a work's first citation there is a full note again.
+    assert re.search(r"1\.\s*Alfred Erich Senn, “The Formation of the Lithuanian Foreign Office", later)
+
+
+def test_a_full_note_once_per_book_by_setting(project):
+    settings = project / "pyproject.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "full_note_each_chapter = false\n", encoding="utf-8")
+    assert run_build(project, "pdf").returncode == 0
+    later = next(t for t in pages_text(project / "output" / "dossier.pdf") if "A later citation" in t)
+    assert re.search(r"1\.\s*Senn, “The Formation", later) and "Alfred Erich Senn" not in later
 
 
 def test_html_classes_for_notes_and_bibliography(built):

@@ -49,8 +49,15 @@ class NoteStyle:
     def __init__(self, refs: Mapping[str, Reference], options: StyleOptions = StyleOptions()):
         self._works = {key: Work(ref) for key, ref in refs.items()}
         self._options = options
-        self._cited: list[str] = []
+        self._cited: list[str] = []  # in the whole book, for the bibliography
+        self._given: set[str] = set()  # works whose full note has been given (in this chapter)
         self._previous: CiteItem | None = None  # the sole item of the previous citation
+
+    def new_chapter(self) -> None:
+        """Notes restart with a chapter: each work's first citation in it gets a full note again,
+        as the Chicago Manual advises for books whose notes are numbered by chapter."""
+        self._given.clear()
+        self._previous = None
 
     @property
     def cited_keys(self) -> list[str]:
@@ -77,6 +84,8 @@ class NoteStyle:
         work = self._works[item.key]
         if item.key not in self._cited:
             self._cited.append(item.key)
+        if item.key not in self._given:
+            self._given.add(item.key)
             body, named = first_note(work, item), _names_first(work, item, short=False)
         elif self._options.ibid and before is not None and before.key == item.key and (
                 item.locator or not before.locator):
