@@ -34,6 +34,7 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
         "settings": settings,
         "chapters": book.chapters,
         "bibliography": book.bibliography,
+        "bibliography_sections": book.bibliography_sections,
         "stylesheets": [_relative(css, html_path.parent)],
         "generator": f"dossier with WeasyPrint {weasyprint_version()}",
         # A part's HTML must not change by the second, or its cached PDF would never be reused;
@@ -78,7 +79,9 @@ def contents_ids(book: Book) -> list[tuple[str, str]]:
     ids = []
     for part in book.chapters:
         ids += [(f"{part.chapter.slug}-title", "chapter"), *((id_, "section") for level, id_, _ in part.headings if level == 2)]
-    return ids + ([("bibliography-title", "chapter")] if book.bibliography else [])
+    if book.bibliography:
+        ids += [("bibliography-title", "chapter"), *((id_, "section") for id_, title, *_ in book.bibliography_sections if title)]
+    return ids
 
 
 def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> list[Part]:
@@ -93,7 +96,8 @@ def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> 
     if book.bibliography:
         bib_files = sorted({book.references[key].location.path for key, _ in book.bibliography})
         parts.append(Part("back", "back", assemble(book, html_path, "part.html.j2", {"kind": "back"}, environment),
-                          headings=((1, "bibliography-title", "Bibliography"),), source=", ".join(bib_files)))
+                          headings=((1, "bibliography-title", "Bibliography"),
+                                    *((2, id_, title) for id_, title, *_ in book.bibliography_sections if title)), source=bib_files[0]))
     return parts
 
 

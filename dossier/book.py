@@ -7,6 +7,7 @@ book, so every chapter is read before any is rendered, in order.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Book:
     bibliography: tuple[tuple[str, str], ...]  # (key, entry HTML), printed order
     treaties: treaties.TreatyData
     references: dict = field(default_factory=dict)
+    # (id, title, note, entries) of each section with entries; one untitled where none is set
+    bibliography_sections: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -60,8 +63,33 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     _stop_on_errors(problems, warnings)
 
     listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
-    entries = tuple((ref.key, text) for ref, text in chicago.bibliography(listed))
-    return Book(settings=settings, chapters=tuple(rendered), bibliography=entries, treaties=treaty_data, references=references)
+    sections, found = bibliography_sections(settings, listed)
+    warnings += found
+    entries = tuple(entry for *_, section in sections for entry in section)
+    return Book(settings=settings, chapters=tuple(rendered), bibliography=entries, bibliography_sections=sections,
+                treaties=treaty_data, references=references)
+
+
+def bibliography_sections(settings: Settings, listed) -> tuple[tuple, list[Problem]]:
+    """The bibliography by the settings' sections: (id, title, note, entries) for each that has
+    entries; an entry in no section is a warning at its line (and listed in none)."""
+    if not settings.bibliography_sections:
+        return (("bibliography", "", "", tuple((ref.key, text) for ref, text in chicago.bibliography(listed))),), []
+    remaining, sections = list(listed), []
+    for number, (title, keyword, note) in enumerate(settings.bibliography_sections, 1):
+        taken = [ref for ref in remaining if not keyword or keyword.lower() in _keywords(ref)]
+        remaining = [ref for ref in remaining if ref not in taken]
+        if taken:
+            entries = tuple((ref.key, text) for ref, text in chicago.bibliography(taken))
+            sections.append((f"bibliography-{number}", title, note, entries))
+    names = ", ".join(f"'{keyword}'" for _, keyword, _ in settings.bibliography_sections)
+    problems = [warning(ref.location.path, ref.location.line, f"entry '{ref.key}' is in no bibliography section: "
+                        f"give it one of the keywords {names} (keywords = {{…}})") for ref in remaining]
+    return tuple(sections), problems
+
+
+def _keywords(ref) -> set[str]:
+    return {word.strip().lower() for word in re.split(r"[,;]", ref.fields.get("keywords", "")) if word.strip()}
 
 
 def render_chapters(chapters, style, references, treaty_data: treaties.TreatyData,

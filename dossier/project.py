@@ -37,6 +37,10 @@ class Settings:
     output_dir: str = "output"
     ibid: bool = False  # Chicago: "Ibid." for an immediately repeated work (off, as the 18th ed. advises)
     strict: bool = False  # any warning fails the build (as --strict does)
+    # The bibliography in sections, as biblatex's \printbibliography[keyword=…]: (title, keyword,
+    # note) each; an entry goes in the first whose keyword its `keywords` field holds (a section
+    # without a keyword takes the rest); a section with no entries is left out.
+    bibliography_sections: tuple[tuple[str, str, str], ...] = ()
     full_note_each_chapter: bool = True  # a work's first citation in each chapter is a full note (as Chicago advises)
     nocite: tuple[str, ...] = ()  # keys listed in the bibliography even when not cited
     date: datetime = field(default_factory=lambda: build_date())
@@ -146,6 +150,16 @@ def _setting(name: str, value):
         if not isinstance(value, bool):
             raise ValueError(f"true or false, not {_kind(value)}")
         return value
+    if name == "bibliography_sections":
+        sections = value if isinstance(value, list) else None
+        if sections is None or not all(isinstance(s, dict) for s in sections):
+            raise ValueError("a list of tables ({ title = \"Sources\", keyword = \"source\" })")
+        for section in sections:
+            unknown = set(section) - {"title", "keyword", "note"}
+            if unknown or not isinstance(section.get("title"), str) or not all(isinstance(v, str) for v in section.values()):
+                raise ValueError("a list of tables with a title and, if wanted, a keyword and a note, all strings"
+                                 + (f" (not {', '.join(sorted(unknown))})" if unknown else ""))
+        return tuple((s["title"], s.get("keyword", ""), s.get("note", "")) for s in sections)
     if name == "paper":
         if not isinstance(value, str) or value.upper() not in PAPER_SIZES:
             raise ValueError(f"A4 or Letter, not {repr(value) if isinstance(value, str) else _kind(value)}")

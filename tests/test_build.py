@@ -350,3 +350,29 @@ def test_a_build_leaves_nothing_in_the_temporary_folder(tmp_path):
     result = run_process(root, "all", env={"TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in scratch.iterdir()) == []
+
+
+def test_bibliography_in_sections_by_keyword(project):
+    settings = project / "pyproject.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + (
+        'bibliography_sections = [{ title = "Sources", keyword = "source", note = "What was read." },\n'
+        '  { title = "Works cited in the sources", keyword = "cited-in" }, { title = "Unused", keyword = "nothing" }]\n'),
+        encoding="utf-8")
+    bib = project / "bib" / "refs.bib"
+    text = bib.read_text(encoding="utf-8")
+    text = text.replace("@article{senn1962,", "@article{senn1962,\n  keywords = {source},", 1)
+    bib.write_text(text, encoding="utf-8")
+    result = run_build(project, "pdf")
+    assert result.returncode == 0
+    assert "bib/refs.bib:" in result.stderr and "entry 'eidintas1999' is in no bibliography section" in result.stderr
+    html = (project / "output" / "dossier.html").read_text(encoding="utf-8")
+    assert '<h2 class="bib-section" id="bibliography-1">Sources</h2>' in html and "What was read." in html
+    assert "Unused" not in html and "Works cited in the sources" not in html  # sections with no entries are left out
+    texts = pages_text(project / "output" / "dossier.pdf")
+    assert any("Sources" in t and "Senn" in t for t in texts[-3:])
+    assert "Sources" in texts[1] or any("Sources" in t for t in texts[:3])  # in the contents
+    edit(bib, "@book{eidintas1999,", "@book{eidintas1999,\n  keywords = {cited-in},")
+    result = run_build(project, "pdf")
+    assert result.returncode == 0 and "no bibliography section" not in result.stderr
+    html = (project / "output" / "dossier.html").read_text(encoding="utf-8")
+    assert html.index("Sources</h2>") < html.index("Works cited in the sources</h2>")
