@@ -160,3 +160,12 @@ def test_contents_numbers_point_to_their_headings(shipped):
     pages = page_texts(out / "dossier.pdf")
     for title, number in entries:
         assert title[:30] in pages[number - 1], (title, number)
+
+
+def test_two_bibliographies_what_was_read_and_what_it_names(shipped):
+    out, _ = shipped
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    sources, cited = html.index(">Sources</h2>"), html.index(">Works cited in the sources</h2>")
+    assert sources < cited
+    assert html.count('class="bib-entry"', sources, cited) == 3  # the three seed texts
+    assert "not consulted" in html[cited:]
