@@ -83,18 +83,21 @@ COMPARISON_ROWS = ["place", "signed", "parties", "articles", "recognition", "ter
 
 
 def comparison_table(data: TreatyData) -> str:
-    treaties = data.treaties
-    head = "".join(f'<th scope="col">{escape(t.values["short"])}</th>' for t in treaties)
+    """What the sources give, side by side: a row or a column that would be all dashes is left
+    out, and each treaty's sources are a note at its column's head."""
+    rows = [key for key in COMPARISON_ROWS if any(cell(t, key) != UNKNOWN for t in data.treaties)]
+    treaties = [t for t in data.treaties if any(cell(t, key) != UNKNOWN for key in rows)]
+    head = "".join(f'<th scope="col">{escape(t.values["short"])}{sources_citation(t, rows)}</th>' for t in treaties)
     body = "".join(
         f'<tr><th scope="row">{FIELDS[key][1]}</th>{"".join(f"<td>{cell(t, key)}</td>" for t in treaties)}</tr>'
-        for key in COMPARISON_ROWS
+        for key in rows
     )
-    sources = "".join(f"<td>{escape(t.values['short'])}{sources_citation(t, COMPARISON_ROWS)}</td>" for t in treaties)
     return one_line(
-        f'<div class="comparison"><table class="comparison-table"><caption>The five treaties side by side '
+        f'<div class="comparison"><table class="comparison-table"><caption>The treaties side by side '
         f"(— : not stated in the sources used here)</caption><thead><tr><th></th>{head}</tr></thead>"
-        f'<tbody>{body}<tr class="sources"><th scope="row">Sources</th>{sources}</tr></tbody></table></div>'
+        f"<tbody>{body}</tbody></table></div>"
     )
+
 
 
 def chapter_context(data: TreatyData) -> dict[str, Any]:
