@@ -104,3 +104,16 @@ def test_a_build_that_stops_before_typesetting_leaves_no_process(args):
     out, err = process.communicate(timeout=60)
     assert process.returncode in (1, 2) and "Traceback" not in err, err
     _no_process_left(process.pid)
+
+
+def test_a_long_temporary_folder_path_is_no_obstacle(tmp_path):
+    """The fork server's socket lives in the temporary folder, and a socket's path is limited to
+    107 bytes: a build under a long TMPDIR still typesets, and leaves that folder empty."""
+    scratch = tmp_path / ("t" * 90)
+    scratch.mkdir()
+    root = tmp_path / "minimal"
+    shutil.copytree(REPO / "tests" / "projects" / "minimal", root)
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "pdf", "--root", str(root)], capture_output=True,
+                            text=True, env={**os.environ, "TMPDIR": str(scratch)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert list(scratch.iterdir()) == []

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 PRELOAD = ["dossier.typeset.preload"]
+SOCKET_FOLDER_LENGTH = 60  # + "/pymp-XXXXXXXX/listener-XXXXXXXX" stays within a socket path's 107 bytes
 _ENDING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
@@ -31,7 +32,15 @@ class Pool:
         self._remove_scratch = weakref.finalize(self, shutil.rmtree, self._scratch, True)  # however the pool ends
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
-        multiprocessing.forkserver.ensure_running()  # it loads WeasyPrint now, in parallel with us
+        # The fork server listens on a socket in the temporary folder, and a socket's path may not
+        # pass 107 bytes: under a long TMPDIR its socket goes to /tmp (removed when we end).
+        saved = tempfile.tempdir
+        if len(tempfile.gettempdir()) > SOCKET_FOLDER_LENGTH and os.access("/tmp", os.W_OK):
+            tempfile.tempdir = "/tmp"
+        try:
+            multiprocessing.forkserver.ensure_running()  # it loads WeasyPrint now, in parallel with us
+        finally:
+            tempfile.tempdir = saved
         self._executor: ProcessPoolExecutor | None = None
 
     def submit(self, function, *args) -> Future:
