@@ -105,7 +105,7 @@ def render_chapters(chapters, style, references, treaty_data: treaties.TreatyDat
             style.new_chapter()
         if chapter.treaty:
             if chapter.treaty not in known_treaties:
-                problems.append(error(chapter.location.path, _front_matter_line(chapter, "treaty"), f"unknown treaty '{chapter.treaty}' (the data has: {', '.join(sorted(known_treaties)) or 'none'})"))
+                problems.append(error(chapter.location.path, chapter.key_lines.get("treaty", 1), f"unknown treaty '{chapter.treaty}' (the data has: {', '.join(sorted(known_treaties)) or 'none'})"))
                 continue
             # The key-facts box opens the chapter; two lines ahead of the body, so lines stay right.
             chapter = replace(chapter, body=f"{{{{ key_facts({chapter.treaty!r}) }}}}\n\n{chapter.body}", body_line=chapter.body_line - 2)
@@ -147,13 +147,6 @@ def _flatten(value) -> str:
     if isinstance(value, (list, tuple)):
         return " ".join(_flatten(v) for v in value)
     return str(value)
-
-
-def _front_matter_line(chapter, key: str) -> int:
-    for number, line in enumerate(chapter.path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        if line.startswith(f"{key}:"):
-            return number
-    return 1
 
 
 def _check_citations(settings: Settings, references, cited: list[str]) -> list[Problem]:

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from .files import inside, write_bytes
+from .files import file_digest, inside, write_bytes
 from .project import TOOL_ROOT
 
 MANIFEST = ".cache/manifest.json"
@@ -52,12 +52,9 @@ def inputs_digest(settings, options: dict) -> str:
         # A regular file inside the project: its bytes. A link out of it, a pipe, a device: its name
         # only (the build refuses to read them, and reading /dev/zero would never end).
         if path.is_file() and inside(path, settings.root):
-            digest.update(_file_digest(path))
+            digest.update(file_digest(path).encode())
     return digest.hexdigest()
 
-
-def _file_digest(path: Path) -> bytes:
-    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def up_to_date(output_dir: Path, digest: str) -> tuple[list[Path], list[str]] | None:
@@ -71,7 +68,7 @@ def up_to_date(output_dir: Path, digest: str) -> tuple[list[Path], list[str]] | 
     outputs = []
     for name, expected in manifest["outputs"].items():
         path = output_dir / name
-        if not path.resolve().is_relative_to(output_dir.resolve()) or not path.is_file() or _file_digest(path).hex() != expected:
+        if not path.resolve().is_relative_to(output_dir.resolve()) or not path.is_file() or file_digest(path) != expected:
             return None
         outputs.append(path)
     warnings = manifest.get("warnings")
@@ -79,6 +76,6 @@ def up_to_date(output_dir: Path, digest: str) -> tuple[list[Path], list[str]] | 
 
 
 def record(output_dir: Path, digest: str, outputs: list[Path], warnings: list[str]) -> None:
-    manifest = {"inputs": digest, "outputs": {str(p.relative_to(output_dir)): _file_digest(p).hex() for p in outputs},
+    manifest = {"inputs": digest, "outputs": {str(p.relative_to(output_dir)): file_digest(p) for p in outputs},
                 "warnings": warnings}
     write_bytes(output_dir / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .book import Book, _front_matter_line, glyph_problems, render_chapters
+from .book import Book, glyph_problems, render_chapters
 from .cite import chicago
 from .model import RenderedChapter
 from .problems import Problem, error, errors_in
@@ -49,7 +49,7 @@ def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Prob
         found += glyph_problems(settings, [source])
         template = source.template or "handout"
         if template not in templates:
-            found.append(error(source.location.path, _front_matter_line(source, "template"),
+            found.append(error(source.location.path, source.key_lines.get("template", 1),
                                f"no handout template '{template}' (there are: {', '.join(sorted(templates))})"))
         if errors_in(found) or not rendered:
             errors += errors_in(found)

@@ -81,6 +81,7 @@ class Chapter:
     body_line: int  # line number (1-based) of body's first line in the file
     treaty: str = ""  # id of the treaty whose key facts open the chapter
     template: str = ""  # handouts: the template that lays it out (default "handout")
+    key_lines: Mapping[str, int] = field(default_factory=dict)  # front-matter key -> its line in the file
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         return None, [error(shown, 1, f"the chapter is {len(text):,} characters long, more than {MAX_CHARACTERS:,}: "
                                       "split it into several chapters")]
     text = text.replace("\r\n", "\n")
-    meta, body, body_line, problems = split_front_matter(text, shown)
+    meta, body, body_line, key_lines, problems = split_front_matter(text, shown)
     if problems:
         return None, problems
     stem = path.stem
@@ -81,6 +81,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         body_line=body_line,
         treaty=str(meta.get("treaty") or ""),
         template=str(meta.get("template") or ""),
+        key_lines=key_lines,
     )
     return chapter, []
 
@@ -94,13 +95,13 @@ def _order_key(order, stem: str) -> tuple:
     return (float(number.group()) if number else float("inf"), name)
 
 
-def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, list[Problem]]:
-    """Return (front matter, body, line of the body's first line, problems)."""
+def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, dict[str, int], list[Problem]]:
+    """Return (front matter, body, line of the body's first line, each key's line, problems)."""
     if not text.startswith("---\n"):
-        return {}, text, 1, []
+        return {}, text, 1, {}, []
     end = re.search(r"^(---|\.\.\.)[ \t]*$", text[4:], re.M)
     if not end:
-        return {}, text, 1, [error(shown, 1, "front matter opened with '---' is never closed")]
+        return {}, text, 1, {}, [error(shown, 1, "front matter opened with '---' is never closed")]
     raw = text[4 : 4 + end.start()]
     body_start = 4 + end.end() + 1
     body_line = text[:body_start].count("\n") + 1
@@ -108,19 +109,19 @@ def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, list[Prob
         meta = yaml_safe.load(raw) or {}
     except yaml_safe.ERRORS as exc:
         line, reason = yaml_safe.describe(exc)
-        return {}, "", body_line, [error(shown, 2 + line, f"broken front matter: {reason}")]
+        return {}, "", body_line, {}, [error(shown, 2 + line, f"broken front matter: {reason}")]
     if not isinstance(meta, dict):
-        return {}, "", body_line, [error(shown, 2, "front matter must be a mapping of 'key: value' lines")]
-    problems = []
+        return {}, "", body_line, {}, [error(shown, 2, "front matter must be a mapping of 'key: value' lines")]
+    problems, key_lines = [], {}
     for key, value in meta.items():
-        line = 2 + next((i for i, l in enumerate(raw.splitlines()) if l.startswith(f"{key}:")), 0)
+        line = key_lines[str(key)] = 2 + next((i for i, l in enumerate(raw.splitlines()) if l.startswith(f"{key}:")), 0)
         if key not in FRONT_MATTER_KEYS:
             problems.append(error(shown, line, f"unknown front matter key '{key}' (known: {', '.join(sorted(FRONT_MATTER_KEYS))})"))
         elif key in TEXT_KEYS and not _scalar(value):
             problems.append(error(shown, line, f"{key} must be a single text, not {_kind(value)}"))
         elif key == "order" and not _scalar(value):
             problems.append(error(shown, line, f"order must be a number or a text, not {_kind(value)}"))
-    return meta, text[body_start:], body_line, problems
+    return meta, text[body_start:], body_line, key_lines, problems
 
 
 def _scalar(value) -> bool:
