@@ -17,11 +17,11 @@ from pypdf import PdfWriter
 
 from .assemble import SLOT_DIGITS, assemble, body_parts, contents_ids, folio_layer, front_part, handout_part, weasyprint_version
 from .book import Book, cache_dir, gather
-from .files import Outputs
+from .files import TOOL_FOLDERS, Outputs
 from .handouts import Handout, gather_handouts
 from .pdf import impose, merge
 from .problems import ERROR, BuildError, Problem, warning
-from .project import TOOL_ROOT, Settings, font_files, template_environment, template_file
+from .project import Settings, font_files, template_environment, template_file
 from .typeset import parts as typeset
 from .typeset.pool import Pool
 
@@ -98,7 +98,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
     settings = book.settings
     out_dir = settings.path("output_dir")
     dossier = "dossier" in targets
-    roots = [settings.root, TOOL_ROOT / "templates", TOOL_ROOT / "fonts"]
+    roots = [settings.root, *TOOL_FOLDERS]
     parts_cache = cache_dir(settings) / "parts"
     assets = typeset.asset_digest([template_file(settings, "dossier.css"), *font_files()])
 

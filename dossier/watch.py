@@ -30,9 +30,9 @@ from urllib.parse import unquote, urlsplit
 from .book import cache_dir
 from .fingerprint import input_files
 from .pipeline import build
-from .files import clear_damaged_cache
+from .files import TOOL_FOLDERS, clear_damaged_cache
 from .problems import BuildError, error
-from .project import TOOL_ROOT, Settings, line_of, load_settings
+from .project import Settings, line_of, load_settings
 from .render.resources import CSS_URL_RE, SRCSET_RE
 from .typeset.pool import Pool
 
@@ -93,8 +93,7 @@ def preview_files(settings: Settings) -> dict[str, Path]:
     not in the cache."""
     root, out = settings.root, settings.path("output_dir")
     real_out, cache = out.resolve(), cache_dir(settings).resolve()
-    folders = [root.resolve(), settings.path("templates_dir").resolve(), (TOOL_ROOT / "templates").resolve(),
-               (TOOL_ROOT / "fonts").resolve()]
+    folders = [folder.resolve() for folder in (root, settings.path("templates_dir"), *TOOL_FOLDERS)]
     outputs = [out / "dossier.html"]
     for directory, subfolders, names in os.walk(out):  # links to folders are not followed
         subfolders[:] = sorted(s for s in subfolders if not s.startswith("."))
