@@ -17,6 +17,7 @@ import jinja2
 from .book import Book
 from .files import display_path
 from .handouts import Handout
+from .model import chapter_labels
 from .problems import BuildError, error
 from .project import Settings, template_dirs, template_environment, template_file
 from .typeset.parts import Part
@@ -33,6 +34,7 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
     context = {
         "settings": settings,
         "chapters": book.chapters,
+        "labels": chapter_labels(book.chapters),
         "bibliography": book.bibliography,
         "bibliography_sections": book.bibliography_sections,
         "stylesheets": [_relative(css, html_path.parent)],
@@ -87,9 +89,9 @@ def contents_ids(book: Book) -> list[tuple[str, str]]:
 def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> list[Part]:
     """The chapters and the bibliography, each a part typeset on its own."""
     parts = []
-    for number, chapter in enumerate(book.chapters, 1):
+    for chapter in book.chapters:
         slug = chapter.chapter.slug
-        html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter, "number": number}, environment)
+        html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter}, environment)
         notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
         headings = ((1, f"{slug}-title", chapter.chapter.title), *chapter.headings)
         parts.append(Part(slug, "chapter", html_text, notes, headings, chapter.chapter.location.path, chapter.note_lines))

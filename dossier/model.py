@@ -82,6 +82,7 @@ class Chapter:
     treaty: str = ""  # id of the treaty whose key facts open the chapter
     template: str = ""  # handouts: the template that lays it out (default "handout")
     key_lines: Mapping[str, int] = field(default_factory=dict)  # front-matter key -> its line in the file
+    appendix: bool = False  # front matter "appendix: true": lettered A, B, … after the numbered chapters
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,27 @@ class RenderedChapter:
     headings: tuple[tuple[int, str, str], ...]  # (level, id, text)
     note_count: int
     note_lines: tuple[int, ...] = ()  # the source line of each note's call, in order
+
+
+def chapter_labels(chapters) -> dict[str, tuple[str, str]]:
+    """Each chapter's label by slug: ("Chapter", "1"), …, and for appendices ("Appendix", "A"), …,
+    numbered and lettered in the order the chapters print."""
+    labels, numbers, letters = {}, 0, 0
+    for part in chapters:
+        chapter = getattr(part, "chapter", part)
+        if chapter.appendix:
+            letters += 1
+            labels[chapter.slug] = ("Appendix", _letters(letters))
+        else:
+            numbers += 1
+            labels[chapter.slug] = ("Chapter", str(numbers))
+    return labels
+
+
+def _letters(n: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA."""
+    text = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        text = chr(ord("A") + rest) + text
+    return text

@@ -24,9 +24,9 @@ from ..model import Chapter
 from ..problems import Location, Problem, error
 from . import yaml_safe
 
-FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template"}
+FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template", "appendix"}
 MAX_CHARACTERS = 2_000_000  # fifty times the longest chapter of the dossier: beyond it, typesetting would take hours
-TEXT_KEYS = FRONT_MATTER_KEYS - {"order"}  # a text (a number is read as text); order: a number or a text
+TEXT_KEYS = FRONT_MATTER_KEYS - {"order", "appendix"}  # a text (a number is read as text); order: a number or a text
 
 
 def slugify(text: str) -> str:
@@ -82,6 +82,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         treaty=str(meta.get("treaty") or ""),
         template=str(meta.get("template") or ""),
         key_lines=key_lines,
+        appendix=bool(meta.get("appendix")),
     )
     return chapter, []
 
@@ -121,6 +122,8 @@ def split_front_matter(text: str, shown: str) -> tuple[dict, str, int, dict[str,
             problems.append(error(shown, line, f"{key} must be a single text, not {_kind(value)}"))
         elif key == "order" and not _scalar(value):
             problems.append(error(shown, line, f"order must be a number or a text, not {_kind(value)}"))
+        elif key == "appendix" and not isinstance(value, bool):
+            problems.append(error(shown, line, f"appendix must be true or false, not {value!r}"))
     return meta, text[body_start:], body_line, key_lines, problems
 
 
