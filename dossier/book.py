@@ -13,12 +13,12 @@ from pathlib import Path
 
 from . import audit
 from .cite import chicago
-from .model import RenderedChapter
+from .model import RenderedChapter, chapter_labels
 from .problems import BuildError, Problem, error, errors_in, in_order, warning
 from .project import Settings, font_files, line_of
-from .read import bibtex, treaties
+from .read import bibtex, classroom as class_data, treaties
 from .read.chapters import read_chapters
-from .render import data
+from .render import classroom as class_render, data
 from .render.markdown import data_environment, render_chapter
 from .render.resources import check_resources
 
@@ -32,6 +32,7 @@ class Book:
     bibliography: tuple[tuple[str, str], ...]  # (key, entry HTML), printed order
     treaties: treaties.TreatyData
     references: dict = field(default_factory=dict)
+    classroom: class_data.Classroom = class_data.Classroom()
     # (id, title, note, entries) of each section with entries; one untitled where none is set
     bibliography_sections: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = ()
 
@@ -53,16 +54,21 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     problems += found
     treaty_data, found = treaties.load(settings.path("content_dir") / treaties.DATA_FILE, root)
     problems += found
+    classroom, found = class_data.load(settings.path("content_dir") / class_data.DATA_FILE, root)
+    problems += found
+    problems += _check_class_sources(classroom, references)
     _stop_on_errors(problems, warnings)
 
     style = chicago.NoteStyle(references, chicago.StyleOptions(ibid=settings.ibid))
-    rendered, found = render_chapters(chapters, style, references, treaty_data, settings)
+    rendered, found = render_chapters(chapters, style, references, treaty_data, settings, classroom)
     problems += found
+    warnings += unused_terms(classroom, chapters)
     problems += _check_citations(settings, references, style.cited_keys)
-    problems += glyph_problems(settings, chapters, references.values(), _data_texts(treaty_data) + _settings_texts(settings))
+    problems += glyph_problems(settings, chapters, references.values(), _data_texts(treaty_data) + _class_texts(classroom) + _settings_texts(settings))
     _stop_on_errors(problems, warnings)
 
-    listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite]) if key in references]
+    quoted = [key for _, key, _ in class_render.source_keys(classroom)]  # named in the class material's text
+    listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite, *quoted]) if key in references]
     sections, found = bibliography_sections(settings, listed)
     warnings += found
     entries = tuple(entry for *_, section in sections for entry in section)
@@ -92,12 +98,14 @@ def _keywords(ref) -> set[str]:
     return {word.strip().lower() for word in re.split(r"[,;]", ref.fields.get("keywords", "")) if word.strip()}
 
 
-def render_chapters(chapters, style, references, treaty_data: treaties.TreatyData,
-                    settings: Settings) -> tuple[list[RenderedChapter], list[Problem]]:
+def render_chapters(chapters, style, references, treaty_data: treaties.TreatyData, settings: Settings,
+                    classroom: class_data.Classroom = class_data.Classroom()) -> tuple[list[RenderedChapter], list[Problem]]:
     """Render chapters in reading order with one citation style (first citations, short notes)."""
     problems: list[Problem] = []
     environment = data_environment(data.finalize)
-    context = data.chapter_context(treaty_data)
+    context = {**data.chapter_context(treaty_data),
+               **class_render.chapter_context(classroom, treaty_data, _chapter_texts(chapters),
+                                              lambda source: chicago.short_form(references, source))}
     known_treaties = {t.values["id"] for t in treaty_data.treaties}
     rendered = []
     for chapter in chapters:
@@ -118,6 +126,26 @@ def render_chapters(chapters, style, references, treaty_data: treaties.TreatyDat
     return rendered, problems
 
 
+def _chapter_texts(chapters) -> list[tuple[str, str]]:
+    """(label, Markdown) of the chapters proper, not the appendices: where the class material
+    looks for its terms and people."""
+    labels = chapter_labels(chapters)
+    return [(labels[c.slug][1], c.body) for c in chapters if not c.appendix]
+
+
+def unused_terms(classroom: class_data.Classroom, chapters) -> list[Problem]:
+    """A glossary term that no chapter uses is most likely misspelt, or no longer needed."""
+    texts = _chapter_texts(chapters)
+    return [warning(classroom.path, entry.line, f"the glossary term '{entry['term']}' appears in no chapter: "
+                                                 "check its spelling, or leave it out")
+            for entry in classroom.glossary if not class_render.chapters_using(entry["term"], texts)]
+
+
+def _check_class_sources(classroom: class_data.Classroom, references) -> list[Problem]:
+    return [error(classroom.path, line, f"source: unknown citation key '{key}' (the bibliography has no such entry)")
+            for line, key, _ in class_render.source_keys(classroom) if key not in references]
+
+
 def glyph_problems(settings: Settings, chapters, references=(), other: list[tuple[str, int, str]] = ()) -> list[Problem]:
     """Characters the book face cannot draw, in chapters, bibliography, data and settings."""
     coverage = audit.font_coverage(font_files(), cache_dir(settings))
@@ -133,6 +161,12 @@ def _data_texts(treaty_data: treaties.TreatyData) -> list[tuple[str, int, str]]:
             texts.append((treaty_data.path, treaty.lines.get(key, 0), _flatten(value)))
     texts += [(treaty_data.path, event.line, event.label) for event in treaty_data.events]
     return texts
+
+
+def _class_texts(classroom: class_data.Classroom) -> list[tuple[str, int, str]]:
+    return [(classroom.path, entry.line, _flatten({k: v for k, v in entry.values.items() if isinstance(v, (str, list))}))
+            for entries in (classroom.glossary, classroom.people, classroom.vilnius, classroom.quotations)
+            for entry in entries]
 
 
 def _settings_texts(settings: Settings) -> list[tuple[str, int, str]]:

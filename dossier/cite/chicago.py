@@ -338,6 +338,12 @@ def _treaty(work: Work, item: CiteItem | None) -> str:
     return join(", ", [core, _accessed(work, False), _link(work)])
 
 
+def short_form(refs: Mapping[str, Reference], source: str) -> str:
+    """The short form of a note for ``"@key"`` or ``"@key, locator"``, to print in running text."""
+    key, _, locator = source.strip().lstrip("@").partition(",")
+    return short_note(Work(refs[key.strip()]), CiteItem(key.strip(), locator.strip()))
+
+
 def short_note(work: Work, item: CiteItem) -> str:
     if work.kind == "treaty":
         title = work.title.html("title") if work.title else ""

@@ -70,6 +70,7 @@ class Event:
     label: str
     source: str
     line: int
+    figure: bool = True  # drawn in the timeline figure ("figure: false": the chronology only)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,10 @@ def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
         if not isinstance(value, dict) or not isinstance(value.get("date"), dt.date) or not value.get("label"):
             problems.append(error(shown, line, "an event needs a date (YYYY-MM-DD) and a label"))
             continue
-        events.append(Event(value["date"], str(value["label"]), str(value.get("source") or ""), line))
+        if not isinstance(value.get("figure", True), bool):
+            problems.append(error(shown, line, "figure: write true or false (false: in the chronology, not the timeline)"))
+            continue
+        events.append(Event(value["date"], str(value["label"]), str(value.get("source") or ""), line, value.get("figure", True)))
     return TreatyData(tuple(treaties), tuple(sorted(events, key=lambda e: e.date)), shown), problems
 
 

@@ -24,7 +24,7 @@ TOP = 14
 
 def _entries(data: TreatyData) -> list[tuple[dt.date, str, bool, str]]:
     entries = [(t.values["signed"], f"{t.values['name']} signed", True, str(t.values.get("sources", {}).get("signed", ""))) for t in data.treaties]
-    entries += [(e.date, e.label, False, e.source) for e in data.events]
+    entries += [(e.date, e.label, False, e.source) for e in data.events if e.figure]
     return sorted(entries, key=lambda e: e[0])
 
 
