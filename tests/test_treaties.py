@@ -102,11 +102,21 @@ def test_generated_blocks_are_one_line_with_citations(tmp_path):
     assert "11 August 1920" in box and "Latvia: 2 September 1920" in box
     assert "[@web; @web, 3; @other]" in box or "[@web, 3;" in box or "@other" in box
     # A row all dashes (the data's one treaty is silent on territory) is left out; each treaty's
-    # sources are a citation at its column's head, not a row of their own.
+    # sources are one citation on the caption, not a row of their own.
     assert "Territory" not in table and "Sources" not in table
     shown = [key for key in data.COMPARISON_ROWS if latvia.values.get(key) not in (None, {}, [])]
     assert table.count("<th scope=\"row\">") == len(shown) > 3
-    assert re.search(r'<th scope="col">Riga 1920\[@[^\]]+\]</th>', table)
+    assert '<th scope="col">Riga 1920</th>' in table
+    assert re.search(r'<caption>[^<]*\[@[^\]]+\]</caption>', table)
+
+
+def test_table_sources_are_one_note_with_treaties_of_the_same_sources_together():
+    def treaty(short, sources):
+        return treaties.Treaty({"short": short, "sources": {"signed": sources}}, {})
+    rows = ["signed"]
+    assert data.table_sources([treaty("A", "@x"), treaty("B", "@x")], rows) == "[@x]"
+    assert data.table_sources([treaty("A", "@x"), treaty("B", "@y; @z, 4"), treaty("C", "@x")], rows) == \
+        "[A and C: @x; B: @y; @z, 4]"
 
 
 def test_timeline_is_vector_svg_with_every_event(tmp_path):

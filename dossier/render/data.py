@@ -84,20 +84,38 @@ COMPARISON_ROWS = ["place", "signed", "parties", "articles", "recognition", "ter
 
 def comparison_table(data: TreatyData) -> str:
     """What the sources give, side by side: a row or a column that would be all dashes is left
-    out, and each treaty's sources are a note at its column's head."""
+    out. The sources are one note on the caption, each treaty's named before its works
+    ("Riga 1920: …"), treaties with the same sources together, so that columns resting on one
+    source do not each repeat its note."""
     rows = [key for key in COMPARISON_ROWS if any(cell(t, key) != UNKNOWN for t in data.treaties)]
     treaties = [t for t in data.treaties if any(cell(t, key) != UNKNOWN for key in rows)]
-    head = "".join(f'<th scope="col">{escape(t.values["short"])}{sources_citation(t, rows)}</th>' for t in treaties)
+    head = "".join(f'<th scope="col">{escape(t.values["short"])}</th>' for t in treaties)
     body = "".join(
         f'<tr><th scope="row">{FIELDS[key][1]}</th>{"".join(f"<td>{cell(t, key)}</td>" for t in treaties)}</tr>'
         for key in rows
     )
     return one_line(
         f'<div class="comparison"><table class="comparison-table"><caption>The treaties side by side '
-        f"(— : not stated in the sources used here)</caption><thead><tr><th></th>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table></div>"
+        f"(— : not stated in the sources used here){table_sources(treaties, rows)}</caption>"
+        f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
+
+def table_sources(treaties: list[Treaty], rows: list[str]) -> str:
+    """One citation for a table's columns: "[Moscow 1920: @a; Tartu 1920 and Riga 1921: @b]"."""
+    groups: dict[str, list[str]] = {}
+    for treaty in treaties:
+        works = sources_citation(treaty, rows)[1:-1]
+        if works:
+            groups.setdefault(works, []).append(treaty.values["short"])
+    if len(groups) == 1:
+        return f"[{next(iter(groups))}]"
+    items = []
+    for works, names in groups.items():
+        first, *rest = [w.strip() for w in works.split(";")]
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        items.append("; ".join([f"{named}: {first}", *rest]))
+    return f"[{'; '.join(items)}]" if items else ""
 
 
 def chapter_context(data: TreatyData) -> dict[str, Any]:
