@@ -66,8 +66,10 @@ KEY_FACTS = ["place", "signed", "parties", "signatories", "articles", "ratified"
 
 
 def key_facts(treaty: Treaty) -> str:
+    """The box of a treaty's facts; what the sources do not give is left out, not dashed."""
     rows = "".join(
         f"<tr><th>{FIELDS[key][1]}</th><td>{cell(treaty, key)}</td></tr>" for key in KEY_FACTS
+        if cell(treaty, key) != UNKNOWN
     )
     native = cell(treaty, "native_names")
     native_row = f'<p class="native-names">{native}</p>' if native != UNKNOWN else ""
