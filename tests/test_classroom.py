@@ -124,6 +124,10 @@ def test_sources_pack_prints_each_quotation_with_its_source_and_questions(tmp_pa
     assert "“no war, no peace”" in pack
     assert "A description of interwar relations, as quoted in <i>@web</i>." in pack
     assert pack.count("<li>") == 2
+    own, _ = load(tmp_path, GOOD.replace('    source: "@web"\n    questions:', '    source: "@web"\n    own_words: true\n    questions:'))
+    assert "A description of interwar relations: <i>@web</i>." in render.sources_pack(own, short)
+    _, problems = load(tmp_path, GOOD.replace('    source: "@web"\n    questions:', '    source: "@web"\n    own_words: maybe\n    questions:'))
+    assert any("own_words: write true or false" in p.message for p in problems)
 
 
 def test_chronology_has_events_outside_the_figure_and_every_treaty_step(tmp_path):
@@ -171,3 +175,21 @@ def test_a_built_appendix_with_class_material(project):
     result = run_build(project, "html")
     assert result.returncode == 1
     assert "content/classroom.yaml:2: source: unknown citation key 'nosuchkey'" in result.stderr
+
+
+def test_names_sort_as_a_reader_expects():
+    names = ["Wrangel", "Łossowski", "Šalkauskis", "Lenin", "Senn"]
+    assert sorted(names, key=render.sort_key) == ["Lenin", "Łossowski", "Šalkauskis", "Senn", "Wrangel"]
+
+
+def test_an_event_dated_by_its_month_goes_into_the_chronology_but_not_the_figure(tmp_path):
+    from test_treaties import GOOD as TREATIES
+    path = tmp_path / "treaties.yaml"
+    month = "events:\n  - date: 1918-12\n    label: Invasion (late December)\n    source: \"@web\"\n"
+    path.write_text(TREATIES + month + "    figure: false\n", encoding="utf-8")
+    data, problems = treaties.load(path, tmp_path)
+    assert not [p for p in problems if p.severity == "error"]
+    assert '<td class="day">December</td><td>Invasion (late December)</td>' in render.chronology(data, short)
+    path.write_text(TREATIES + month, encoding="utf-8")
+    _, problems = treaties.load(path, tmp_path)
+    assert any("cannot be drawn in the timeline: add 'figure: false'" in p.message for p in problems)

@@ -20,12 +20,14 @@ from . import yaml_safe
 
 DATA_FILE = "classroom.yaml"
 
-# list -> {field: kind}; every field is required; kind: "text", "texts" (a list of texts), "when"
+# list -> {field: kind}; kind: "text", "texts" (a list of texts), "when", or "flag" (true or false,
+# the only optional kind: false when left out)
 SECTIONS: dict[str, dict[str, str]] = {
     "glossary": {"term": "text", "text": "text", "source": "text"},
     "people": {"name": "text", "sort": "text", "role": "text", "source": "text"},
     "vilnius": {"from": "when", "holder": "text", "how": "text", "source": "text"},
-    "quotations": {"text": "text", "who": "text", "source": "text", "questions": "texts"},
+    # own_words: the source's own words, not words it quotes
+    "quotations": {"text": "text", "who": "text", "source": "text", "questions": "texts", "own_words": "flag"},
 }
 
 
@@ -109,6 +111,11 @@ def _entries(name: str, values: list, nodes: list, shown: str, problems: list[Pr
             if key not in fields:
                 problems.append(error(shown, lines.get(key, line), f"unknown field '{key}' in '{name}' (known: {', '.join(fields)})"))
         for key, kind in fields.items():
+            if kind == "flag":
+                value.setdefault(key, False)
+                if not isinstance(value[key], bool):
+                    problems.append(error(shown, lines.get(key, line), f"{key}: write true or false"))
+                continue
             if value.get(key) in (None, "", []):
                 problems.append(error(shown, line, f"this entry of '{name}' lacks '{key}'"))
                 continue

@@ -7,6 +7,7 @@ print in a chapter is ``render/data.py``'s.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -71,6 +72,7 @@ class Event:
     source: str
     line: int
     figure: bool = True  # drawn in the timeline figure ("figure: false": the chronology only)
+    day_known: bool = True  # false: "date: 1918-12", the sources give the month only
 
 
 @dataclass(frozen=True)
@@ -120,13 +122,22 @@ def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
     events = []
     for value, item_node in zip(document.get("events") or [], top["events"].value if "events" in top else []):
         line = item_node.start_mark.line + 1
+        month = re.fullmatch(r"(\d{4})-(\d{2})", str(value.get("date"))) if isinstance(value, dict) else None
+        if month and 1 <= int(month.group(2)) <= 12:
+            value = {**value, "date": dt.date(int(month.group(1)), int(month.group(2)), 1), "day_known": False}
         if not isinstance(value, dict) or not isinstance(value.get("date"), dt.date) or not value.get("label"):
-            problems.append(error(shown, line, "an event needs a date (YYYY-MM-DD) and a label"))
+            problems.append(error(shown, line, "an event needs a date (YYYY-MM-DD, or YYYY-MM where the sources give "
+                                               "no day) and a label"))
             continue
-        if not isinstance(value.get("figure", True), bool):
+        figure = value.get("figure", True)
+        if not isinstance(figure, bool):
             problems.append(error(shown, line, "figure: write true or false (false: in the chronology, not the timeline)"))
             continue
-        events.append(Event(value["date"], str(value["label"]), str(value.get("source") or ""), line, value.get("figure", True)))
+        if figure and not value.get("day_known", True):
+            problems.append(error(shown, line, "an event without a day cannot be drawn in the timeline: add 'figure: false'"))
+            continue
+        events.append(Event(value["date"], str(value["label"]), str(value.get("source") or ""), line, figure,
+                            value.get("day_known", True)))
     return TreatyData(tuple(treaties), tuple(sorted(events, key=lambda e: e.date)), shown), problems
 
 

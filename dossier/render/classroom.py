@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from html import escape
 from typing import Callable
 
+from ..cite.text import collate, tidy
 from ..read.classroom import Classroom, Entry, When
 from ..read.treaties import TreatyData
 from .markdown import one_line
@@ -42,7 +44,7 @@ def _sources_line(entries, short: Short, lead: str = "Sources") -> str:
     sources = dict.fromkeys(part.strip() for entry in entries for part in entry["source"].split(";") if part.strip())
     if not sources:
         return ""
-    return f'<p class="list-sources">{lead}: {"; ".join(short(s) for s in sources)}.</p>'
+    return f'<p class="list-sources">{tidy(lead + ": " + "; ".join(short(s) for s in sources) + ".")}</p>'
 
 
 def _used_in(labels: list[str], verb: str) -> str:
@@ -52,8 +54,13 @@ def _used_in(labels: list[str], verb: str) -> str:
     return f' <span class="used-in">({verb} {word} {", ".join(labels)})</span>'
 
 
+def sort_key(text: str):
+    """Alphabetical order as a reader expects it, as the bibliography's: Ł among the L's."""
+    return collate(text)
+
+
 def glossary(classroom: Classroom, chapters: list[tuple[str, str]], short: Short) -> str:
-    entries = sorted(classroom.glossary, key=lambda e: e["term"].casefold())
+    entries = sorted(classroom.glossary, key=lambda e: sort_key(e["term"]))
     items = "".join(
         f'<dt>{escape(e["term"])}</dt><dd>{escape(e["text"])}{_used_in(chapters_using(e["term"], chapters), "in")}</dd>'
         for e in entries)
@@ -61,7 +68,7 @@ def glossary(classroom: Classroom, chapters: list[tuple[str, str]], short: Short
 
 
 def whos_who(classroom: Classroom, chapters: list[tuple[str, str]], short: Short) -> str:
-    entries = sorted(classroom.people, key=lambda e: e["sort"].casefold())
+    entries = sorted(classroom.people, key=lambda e: sort_key(e["sort"]))
     items = "".join(
         f'<dt>{escape(e["name"])}</dt><dd>{escape(e["role"])}{_used_in(chapters_using(e["sort"], chapters), "named in")}</dd>'
         for e in entries)
@@ -78,8 +85,9 @@ def when_text(when: When) -> str:
 
 def chronology_rows(data: TreatyData) -> list[tuple[dt.date, str, bool]]:
     """Every dated step the data holds: the events, and each treaty's signature (marked),
-    ratifications, exchange of ratifications and registration."""
-    rows = [(e.date, e.label, False) for e in data.events]
+    ratifications, exchange of ratifications and registration. An event the sources date
+    by its month only has the date's day 0 (printed as the month)."""
+    rows = [(e.date if e.day_known else Month(e.date.year, e.date.month), e.label, False) for e in data.events]
     for treaty in data.treaties:
         v = treaty.values
         rows.append((v["signed"], f"{v['name']} signed", True))
@@ -89,7 +97,16 @@ def chronology_rows(data: TreatyData) -> list[tuple[dt.date, str, bool]]:
             rows.append((v["ratifications_exchanged"], f"{v['name']}: ratifications exchanged", False))
         if v.get("registered"):
             rows.append((v["registered"], f"{v['name']} registered with the League of Nations", False))
-    return sorted(rows, key=lambda row: (row[0], not row[2]))
+    return sorted(rows, key=lambda row: (row[0].year, row[0].month, row[0].day, not row[2]))
+
+
+@dataclass(frozen=True)
+class Month:
+    """A month without a day: sorts before the month's days."""
+
+    year: int
+    month: int
+    day: int = 0
 
 
 def chronology(data: TreatyData, short: Short) -> str:
@@ -99,7 +116,8 @@ def chronology(data: TreatyData, short: Short) -> str:
             year = day.year
             body.append(f'<tr class="year"><th colspan="2" scope="rowgroup">{year}</th></tr>')
         text = f"<strong>{escape(label)}</strong>" if treaty else escape(label)
-        body.append(f'<tr><td class="day">{day.day} {day:%B}</td><td>{text}</td></tr>')
+        when = f"{day.day} " if day.day else ""
+        body.append(f'<tr><td class="day">{when}{dt.date(day.year, day.month, 1):%B}</td><td>{text}</td></tr>')
     sources = [{"source": e.source} for e in data.events if e.source]
     sources += [{"source": str((t.values.get("sources") or {}).get("signed", ""))} for t in data.treaties]
     return one_line(
@@ -169,7 +187,7 @@ def sources_pack(classroom: Classroom, short: Short) -> str:
         blocks.append(
             f'<div class="pack-item"><p class="pack-number">Source {number}</p>'
             f'<blockquote><p>“{escape(entry["text"])}”</p></blockquote>'
-            f'<p class="pack-who">{escape(entry["who"])}, as quoted in {short(entry["source"])}.</p>'
+            f'<p class="pack-who">{tidy(escape(entry["who"]) + (": " if entry["own_words"] else ", as quoted in ") + short(entry["source"]) + ".")}</p>'
             f'<ol class="pack-questions">{questions}</ol></div>')
     return one_line("".join(blocks))
 
