@@ -484,6 +484,8 @@ treaties:
     registered: null
     registration: null
     held: null
+    talks: In Moscow, then Riga
+    delegations: {}
     chapter: 03-latvia
     sources:
       name: "@web"
@@ -495,6 +497,7 @@ treaties:
       articles: "@web"
       recognition: "@web"
       ratified: "@b; @web"
+      talks: "@web"
 events:
   - date: 1920-01-30
     label: Secret ceasefire

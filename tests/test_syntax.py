@@ -61,3 +61,10 @@ def test_citation_keeps_its_location_and_note_flag():
 )
 def test_find_citations(text, found):
     assert [m.group(1) for m in find_citations(text)] == found
+
+
+def test_each_work_once_keeps_the_item_that_says_more():
+    from dossier.cite.syntax import each_work_once
+    assert each_work_once(["@a", "@b; @a", "@a, whose date is flagged", ""]) == ["@b", "@a, whose date is flagged"]
+    assert each_work_once(["@a", "@a"]) == ["@a"]
+    assert each_work_once([]) == []

@@ -29,6 +29,8 @@ treaties:
     registered: null
     registration: null
     held: null
+    talks: In Moscow, then Riga
+    delegations: {}
     chapter: 03-latvia
     sources:
       name: "@web"
@@ -39,6 +41,7 @@ treaties:
       articles: "@web"
       recognition: "@web"
       ratified: "@other; @web"
+      talks: "@web"
 events:
   - date: 1920-01-30
     label: Secret ceasefire
@@ -71,7 +74,7 @@ def test_good_data_loads(tmp_path):
         (("Latvia: 1920-09-02", "Latvia: 2 Sept"), "content/treaties.yaml:17: ratified: '2 Sept' (Latvia) is not a valid date"),
         (("place: Riga", "place: null"), "content/treaties.yaml:7: place: a value is required here"),
         (("    held: null\n", "    held: null\n    colour: red\n"), "content/treaties.yaml:22: unknown field 'colour'"),
-        (("  - date: 1920-01-30", "  - date: soon"), "content/treaties.yaml:33: an event needs a date"),
+        (("  - date: 1920-01-30", "  - date: soon"), "content/treaties.yaml:36: an event needs a date"),
         (("signed: 1920", "signed: [1920"), "content/treaties.yaml:"),
     ],
 )
@@ -106,6 +109,10 @@ def test_generated_blocks_are_one_line_with_citations(tmp_path):
     assert "Territory" not in table and "Sources" not in table
     shown = [key for key in data.COMPARISON_ROWS if latvia.values.get(key) not in (None, {}, [])]
     assert table.count("<th scope=\"row\">") == len(shown) > 3
+    # Named treaties: the pair's rows (talks, delegations, signatories too), in the text's width.
+    pair = data.comparison_table(loaded, "latvia")
+    assert pair.startswith('<div class="pair">') and "<th scope=\"row\">Talks</th><td>In Moscow, then Riga</td>" in pair
+    assert "Signatories" in pair and "Signatories" not in table
     assert '<th scope="col">Riga 1920</th>' in table
     assert re.search(r'<caption>[^<]*\[@[^\]]+\]</caption>', table)
 

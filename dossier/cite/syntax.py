@@ -99,3 +99,12 @@ def find_citations(text: str) -> list[re.Match]:
             continue
         found.append(match)
     return found
+
+
+def each_work_once(sources) -> list[str]:
+    """Citation items ("@key" or "@key, words") merged so that each work is named once: an item
+    with words after the key (a locator, or a remark such as "whose date … is marked 'citation
+    needed'") stands for the work, and a bare "@key" of the same work is dropped."""
+    items = list(dict.fromkeys(part.strip() for source in sources for part in str(source).split(";") if part.strip()))
+    with_words = {item.lstrip("@").split(",")[0].strip() for item in items if "," in item}
+    return [item for item in items if "," in item or item.lstrip("@").strip() not in with_words]

@@ -27,6 +27,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "short": ("text", "Short name"),
     "native_names": ("names", "Names in the parties’ languages"),
     "parties": ("list", "Parties"),
+    "talks": ("text", "Talks"),
+    "delegations": ("people", "Delegations (heads first)"),
     "place": ("text", "Signed at"),
     "signed": ("date", "Signed on"),
     "signatories": ("people", "Signatories"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Callable
 
+from ..cite.syntax import each_work_once
 from ..cite.text import collate, tidy
 from ..read.classroom import Classroom, Entry, When
 from ..read.treaties import TreatyData
@@ -41,7 +42,7 @@ def chapters_using(word: str, chapters: list[tuple[str, str]]) -> list[str]:
 
 
 def _sources_line(entries, short: Short, lead: str = "Sources") -> str:
-    sources = dict.fromkeys(part.strip() for entry in entries for part in entry["source"].split(";") if part.strip())
+    sources = each_work_once(entry["source"] for entry in entries)
     if not sources:
         return ""
     return f'<p class="list-sources">{tidy(lead + ": " + "; ".join(short(s) for s in sources) + ".")}</p>'

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 import jinja2
 
+from ..cite.syntax import each_work_once
 from ..read.treaties import FIELDS, LANGUAGE_NAMES, UNKNOWN, Treaty, TreatyData
 from .markdown import one_line
 from .timeline import timeline_svg
@@ -54,12 +55,8 @@ def cell(treaty: Treaty, key: str) -> str:
 def sources_citation(treaty: Treaty, fields: list[str] | None = None) -> str:
     """All sources of a treaty's fields as one Pandoc citation, each work once."""
     sources = treaty.values.get("sources") or {}
-    seen: dict[str, None] = {}
-    for key in fields or list(FIELDS):
-        for part in str(sources.get(key, "")).split(";"):
-            if part.strip():
-                seen.setdefault(part.strip(), None)
-    return f"[{'; '.join(seen)}]" if seen else ""
+    works = each_work_once(sources.get(key, "") for key in fields or list(FIELDS))
+    return f"[{'; '.join(works)}]" if works else ""
 
 
 KEY_FACTS = ["place", "signed", "parties", "signatories", "articles", "ratified", "ratifications_exchanged", "registered"]
@@ -84,20 +81,30 @@ COMPARISON_ROWS = ["place", "signed", "parties", "articles", "recognition", "ter
                    "neutrality_secret", "ratified", "ratifications_exchanged", "registered", "held"]
 
 
-def comparison_table(data: TreatyData) -> str:
-    """What the sources give, side by side: a row or a column that would be all dashes is left
-    out. The sources are one note on the caption, each treaty's named before its works
+# The two treaties the dossier treats in depth, where the sources say most: more rows.
+PAIR_ROWS = ["talks", "delegations", "place", "signed", "signatories", "articles", "recognition", "territory",
+             "money_property", "neutrality_secret", "ratified", "ratifications_exchanged", "registered", "held"]
+
+
+def comparison_table(data: TreatyData, *treaty_ids: str) -> str:
+    """What the sources give, side by side: all treaties (``comparison_table()``, on a landscape
+    page), or the ones named (``comparison_table('lithuania', 'latvia')``, with the rows of
+    PAIR_ROWS, in the text's width). A row or a column that would be all dashes is left out.
+    The sources are one note on the caption, each treaty's named before its works
     ("Riga 1920: …"), treaties with the same sources together, so that columns resting on one
     source do not each repeat its note."""
-    rows = [key for key in COMPARISON_ROWS if any(cell(t, key) != UNKNOWN for t in data.treaties)]
-    treaties = [t for t in data.treaties if any(cell(t, key) != UNKNOWN for key in rows)]
+    by_id = data.by_id()
+    chosen = [_treaty(by_id, treaty_id) for treaty_id in treaty_ids] or list(data.treaties)
+    rows = [key for key in (PAIR_ROWS if treaty_ids else COMPARISON_ROWS) if any(cell(t, key) != UNKNOWN for t in chosen)]
+    treaties = [t for t in chosen if any(cell(t, key) != UNKNOWN for key in rows)]
     head = "".join(f'<th scope="col">{escape(t.values["short"])}</th>' for t in treaties)
     body = "".join(
         f'<tr><th scope="row">{FIELDS[key][1]}</th>{"".join(f"<td>{cell(t, key)}</td>" for t in treaties)}</tr>'
         for key in rows
     )
+    names = " and ".join(escape(t.values["short"]) for t in treaties) if treaty_ids else "The treaties"
     return one_line(
-        f'<div class="comparison"><table class="comparison-table"><caption>The treaties side by side '
+        f'<div class="{"pair" if treaty_ids else "comparison"}"><table class="comparison-table"><caption>{names} side by side '
         f"(— : not stated in the sources used here){table_sources(treaties, rows)}</caption>"
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
@@ -124,7 +131,7 @@ def chapter_context(data: TreatyData) -> dict[str, Any]:
     by_id = data.by_id()
     return {
         "treaties": by_id,
-        "comparison_table": lambda: comparison_table(data),
+        "comparison_table": lambda *treaty_ids: comparison_table(data, *treaty_ids),
         "timeline": lambda: timeline_svg(data),
         "key_facts": lambda treaty_id: key_facts(_treaty(by_id, treaty_id)),
     }

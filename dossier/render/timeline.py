@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
+from ..cite.syntax import each_work_once
 from ..read.treaties import TreatyData
 from .markdown import one_line
 
@@ -97,7 +98,7 @@ def timeline_svg(data: TreatyData) -> str:
         f'width="{WIDTH}pt" height="{height:.0f}pt" role="img" aria-label="Timeline, {years[0]}–{years[-1]}" '
         f'font-family="Charis SIL, serif">{"".join(parts)}</svg>'
     )
-    sources = "; ".join(dict.fromkeys(e[3] for e in entries if e[3]))
+    sources = "; ".join(each_work_once(e[3] for e in entries))
     citation = f"[{sources}]" if sources else ""
     span = f"{early[0]}–{early[-1]}" + (f" and {', '.join(map(str, late))}" if late else "")
     return one_line(
