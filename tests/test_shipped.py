@@ -169,3 +169,44 @@ def test_two_bibliographies_what_was_read_and_what_it_names(shipped):
     assert sources < cited
     assert html.count('class="bib-entry"', sources, cited) == 3  # the three seed texts
     assert "not consulted" in html[cited:]
+
+
+def notes_of(html: str) -> list[tuple[str, str, int, int]]:
+    """(chapter, text, start, end) of each note in the dossier's HTML, in order."""
+    found = []
+    for match in re.finditer(r'<span class="footnote" id="note-([^"]+)-\d+"[^>]*>', html):
+        end, depth = match.end(), 1
+        while depth:
+            opening, closing = html.find("<span", end), html.find("</span>", end)
+            depth, end = (depth + 1, opening + 5) if -1 < opening < closing else (depth - 1, closing + 7)
+        found.append((match.group(1), re.sub(r"<[^>]+>|\s+", " ", html[match.end():end - 7]).strip(), match.start(), end))
+    return found
+
+
+def test_fewer_notes_none_repeating_the_one_before_and_no_two_calls_at_one_point(shipped):
+    """The historian's rules: about a note per paragraph at most, no note identical to its
+    predecessor in the chapter, never two calls side by side."""
+    out, _ = shipped
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    notes = notes_of(html)
+    assert 60 <= len(notes) < 150
+    paragraphs = len(re.findall(r"<p[ >]", html[html.index('<section class="chapter"'):html.index('class="bibliography')]))
+    assert len(notes) <= paragraphs
+    for before, after in zip(notes, notes[1:]):
+        if before[0] == after[0]:
+            assert before[1] != after[1], f"note repeats the one before it in {after[0]}: {after[1]}"
+            between = re.sub(r"<[^>]+>", "", html[before[3]:after[2]]).strip()
+            assert between, f"two note calls side by side in {after[0]}: {before[1]} / {after[1]}"
+
+
+def test_the_class_appendix_holds_its_lists_and_the_teachers_appendix_follows(shipped):
+    out, _ = shipped
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    class_part = html[html.index('id="for-the-class"'):html.index('id="working-with-sources"')]
+    assert "Appendix A" in class_part and class_part.count("<dt>") >= 30  # glossary and who's who
+    assert "late December 1918" in class_part or "December</td>" in class_part  # the chronology
+    assert "Foch line" in class_part and "ratified by Lithuania" in class_part
+    assert class_part.count('<li><span class="when">') >= 5  # who held Vilnius
+    assert class_part.count('class="pack-item"') >= 6 and "as quoted in" in class_part
+    teachers = html[html.index('id="working-with-sources"'):html.index('class="bibliography')]
+    assert "Appendix B" in teachers and "crucial step" in teachers and "very close to being invaded" in teachers
