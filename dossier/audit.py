@@ -104,12 +104,15 @@ def nudge(html_text: str, levels: dict[str, int]) -> str:
 
 
 def _heading_before(html_text: str, block: re.Match) -> re.Match | None:
-    """A heading directly before the block goes with it to the new page."""
-    before = html_text[: block.start()].rstrip()
-    if re.search(r"</h[2-6]>$", before):
+    """The headings directly before the block (a section's and its subsection's) go with it to
+    the new page: the first of them is returned."""
+    first = None
+    while True:
+        before = html_text[: (first or block).start()].rstrip()
+        if not re.search(r"</h[2-6]>$", before):
+            return first
         start = max(before.rfind(f"<h{level}") for level in range(2, 7))
-        return _BLOCK_RE.match(html_text, start)
-    return None
+        first = _BLOCK_RE.match(html_text, start)
 
 
 def _add_class(tag: str, name: str) -> str:

@@ -93,3 +93,14 @@ def test_a_part_of_more_pages_than_a_chapter_has_is_a_warning(tmp_path):
         "is all of it meant to be there?"]
     assert part.problems(Laid(pdf=tmp_path / "x.pdf", pages=MAX_PAGES, sizes=[], anchors={}, links=[],
                               notes_off_page=[], warnings=[])) == []
+
+
+def test_a_block_sent_to_a_new_page_takes_the_headings_above_it():
+    from dossier import audit
+    html = ('<p>Before.</p><h2 id="a">Section</h2><h3 id="b">Subsection</h3>'
+            '<p>Text<span id="call-x-1"></span>.</p>')
+    moved = audit.nudge(html, {"note-x-1": 2})
+    assert '<h2 class="note-break" id="a">' in moved and "<h3 id=\"b\">" in moved and "<p>Text" in moved
+    assert audit.nudge(html, {"note-x-1": 1}).count('class="note-fit"') == 1  # first, only the widow rules yield
+    plain = '<p>Before.</p><p>Text<span id="call-x-1"></span>.</p>'
+    assert audit.nudge(plain, {"note-x-1": 2}) == '<p>Before.</p><p class="note-break">Text<span id="call-x-1"></span>.</p>'
