@@ -119,8 +119,9 @@ def chronology(data: TreatyData, short: Short) -> str:
         text = f"<strong>{escape(label)}</strong>" if treaty else escape(label)
         when = f"{day.day} " if day.day else ""
         body.append(f'<tr><td class="day">{when}{dt.date(day.year, day.month, 1):%B}</td><td>{text}</td></tr>')
+    steps = ("signed", "ratified", "ratifications_exchanged", "registered")
     sources = [{"source": e.source} for e in data.events if e.source]
-    sources += [{"source": str((t.values.get("sources") or {}).get("signed", ""))} for t in data.treaties]
+    sources += [{"source": str((t.values.get("sources") or {}).get(key, ""))} for t in data.treaties for key in steps]
     return one_line(
         f'<table class="chronology"><caption>Dated events in the sources; treaty signatures in bold</caption>'
         f'<colgroup><col class="day-column"/><col/></colgroup><tbody>{"".join(body)}</tbody></table>{_sources_line(sources, short)}') if rows else ""
@@ -143,11 +144,11 @@ def vilnius_strip(classroom: Classroom, short: Short, end: dt.date = dt.date(192
     def x_of(day: dt.date) -> float:
         return (min(day, end) - start).days / span * STRIP_WIDTH
 
-    parts = []
+    parts, shades = [], {}
     for index, entry in enumerate(entries):
         left = x_of(entry["from"].start)
         right = x_of(entries[index + 1]["from"].start) if index + 1 < len(entries) else STRIP_WIDTH
-        shade = SHADES[index % len(SHADES)]
+        shade = shades.setdefault(entry["holder"], SHADES[len(shades) % len(SHADES)])  # one holder, one shade
         ink = "white" if shade == "#7a7a7a" else "black"
         parts.append(f'<rect x="{left:.1f}" y="{STRIP_TOP}" width="{right - left:.1f}" height="{STRIP_HEIGHT}" '
                      f'fill="{shade}" stroke="black" stroke-width="0.6"/>')
@@ -188,7 +189,8 @@ def sources_pack(classroom: Classroom, short: Short) -> str:
         blocks.append(
             f'<div class="pack-item"><p class="pack-number">Source {number}</p>'
             f'<blockquote><p>“{escape(entry["text"])}”</p></blockquote>'
-            f'<p class="pack-who">{tidy(escape(entry["who"]) + (": " if entry["own_words"] else ", as quoted in ") + short(entry["source"]) + ".")}</p>'
+            f'<p class="pack-who">{escape(entry["who"])}{": " if entry["own_words"] else ", as quoted in "}'
+            f'{tidy(short(entry["source"]) + ".")}</p>'
             f'<ol class="pack-questions">{questions}</ol></div>')
     return one_line("".join(blocks))
 

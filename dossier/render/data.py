@@ -106,6 +106,7 @@ def comparison_table(data: TreatyData, *treaty_ids: str) -> str:
     return one_line(
         f'<div class="{"pair" if treaty_ids else "comparison"}"><table class="comparison-table"><caption>{names} side by side '
         f"(— : not stated in the sources used here){table_sources(treaties, rows)}</caption>"
+        f'<colgroup><col class="row-heads"/>{"<col/>" * len(treaties)}</colgroup>'
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
