@@ -91,8 +91,10 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         if not pending:
             break
         release(document)  # laid out again, nudged
-        for note in pending:
-            levels[note] = levels.get(note, 0) + 1
+        # Only the first note off its page, in reading order: what it moves shifts everything
+        # after it, so a later note may land right by itself, and a break it would have forced
+        # (leaving a page half empty) is not needed.
+        levels[pending[0]] = levels.get(pending[0], 0) + 1
         adjusted = audit.nudge(html_text, levels)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
