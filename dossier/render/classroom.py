@@ -178,7 +178,9 @@ def vilnius_strip(classroom: Classroom, short: Short, end: dt.date = dt.date(192
 
 
 def _from_text(when: When) -> str:
-    return when_text(when) if when.day else f"{when_text(when)} (the sources give no day)"
+    if when.day:
+        return when_text(when)
+    return f"{when_text(when)} (the sources give no {'day' if when.month else 'month'})"
 
 
 def sources_pack(classroom: Classroom, short: Short) -> str:
