@@ -50,7 +50,7 @@ IGNORE = shutil.ignore_patterns(".git", ".venv", "output", "tests", "bench", "do
 ONE_CALL = "import sys, weasyprint; weasyprint.HTML(filename=sys.argv[1]).write_pdf(sys.argv[2])"
 
 EDITED = "content/02-lithuania.md"  # the largest chapter
-SENTENCE = re.compile(r"(For Lithuania the treaty was a )(\S+)( step towards international recognition\.)")
+SENTENCE = re.compile(r"(For Lithuania the treaty was a )(\S+)( milestone on the way to international recognition\.)")
 WORDS = ("critical", "pivotal", "crucial", "vital", "landmark", "notable", "historic", "momentous",
          "telling", "weighty", "definite", "signal")
 

@@ -210,3 +210,12 @@ def test_the_class_appendix_holds_its_lists_and_the_teachers_appendix_follows(sh
     assert class_part.count('class="pack-item"') >= 6 and "as quoted in" in class_part
     teachers = html[html.index('id="working-with-sources"'):html.index('class="bibliography')]
     assert "Appendix B" in teachers and "crucial step" in teachers and "very close to being invaded" in teachers
+
+
+def test_the_benchmark_finds_the_sentence_it_edits():
+    """bench/run.py times a one-word edit of a chapter sentence; a rewrite of the chapter must not lose it."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.SENTENCE.search((REPO / bench.EDITED).read_text(encoding="utf-8"))
