@@ -60,7 +60,7 @@ def test_good_file_loads_with_lines_and_dates_as_precise_as_given(tmp_path):
     assert loaded.people[0].line == 6
     assert [e["from"] for e in loaded.vilnius] == [classroom.When(1920, 10, 9), classroom.When(1919, 4), classroom.When(1920, 7, 14)]
     assert render.when_text(classroom.When(1919, 4)) == "April 1919"
-    assert render._from_text(classroom.When(1919)) == "1919 (the sources give no month)"
+    assert render._from_text(classroom.When(1919)) == "1919 (no closer date can be given)"
 
 
 def test_no_file_is_no_material(tmp_path):

@@ -180,7 +180,7 @@ def vilnius_strip(classroom: Classroom, short: Short, end: dt.date = dt.date(192
 def _from_text(when: When) -> str:
     if when.day:
         return when_text(when)
-    return f"{when_text(when)} (the sources give no {'day' if when.month else 'month'})"
+    return f"{when_text(when)} ({'the sources give no day' if when.month else 'no closer date can be given'})"
 
 
 def sources_pack(classroom: Classroom, short: Short) -> str:
