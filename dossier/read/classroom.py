@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..files import ReadError, display_path, read_text
+from ..files import display_path
 from ..problems import Problem, error
 from . import yaml_safe
 
@@ -67,23 +67,13 @@ def load(path: Path, root: Path) -> tuple[Classroom, list[Problem]]:
     if not path.exists() and not path.is_symlink():
         return Classroom(), []
     shown = display_path(path, root)
-    try:
-        loader = yaml_safe.Loader(read_text(path, root))
-        try:
-            node = loader.get_single_node()
-            document = loader.construct_document(node) if node is not None else {}
-        finally:
-            loader.dispose()
-    except ReadError as exc:
-        return Classroom(path=shown), [exc.problem]
-    except yaml_safe.ERRORS as exc:
-        line, reason = yaml_safe.describe(exc)
-        return Classroom(path=shown), [error(shown, line + 1, f"broken data: {reason}")]
+    document, node, problems = yaml_safe.read_data_file(path, root)
+    if problems:
+        return Classroom(path=shown), problems
     if document is None:
         return Classroom(path=shown), []
     if not isinstance(document, dict):
         return Classroom(path=shown), [error(shown, 1, f"expected a mapping with the lists {', '.join(SECTIONS)}")]
-    problems: list[Problem] = []
     top = {key.value: value for key, value in node.value}
     key_lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
     lists: dict[str, tuple[Entry, ...]] = {}

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..files import ReadError, display_path, read_text
+from ..files import display_path
 from ..problems import Problem, error, errors_in, warning
 from . import yaml_safe
 
@@ -94,21 +94,11 @@ def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
     if not path.exists() and not path.is_symlink():  # a link to nothing is an error, below
         return TreatyData(), []
     shown = display_path(path, root)
-    try:
-        loader = yaml_safe.Loader(read_text(path, root))
-        try:
-            node = loader.get_single_node()
-            document = loader.construct_document(node) if node is not None else {}
-        finally:
-            loader.dispose()
-    except ReadError as exc:
-        return TreatyData(path=shown), [exc.problem]
-    except yaml_safe.ERRORS as exc:
-        line, reason = yaml_safe.describe(exc)
-        return TreatyData(path=shown), [error(shown, line + 1, f"broken data: {reason}")]
+    document, node, problems = yaml_safe.read_data_file(path, root)
+    if problems:
+        return TreatyData(path=shown), problems
     if not isinstance(document, dict) or not isinstance(document.get("treaties"), list):
         return TreatyData(path=shown), [error(shown, 1, "expected a mapping with a 'treaties' list")]
-    problems: list[Problem] = []
     top = _children(node)
     treaties, seen = [], {}
     for value, item_node in zip(document["treaties"], top["treaties"].value):

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import yaml
 
+from ..files import ReadError, display_path, read_text
+from ..problems import Problem, error
+
 
 class Loader(yaml.SafeLoader):
     def construct_yaml_timestamp(self, node):
@@ -49,3 +52,21 @@ def load(text: str):
         return loader.get_single_data()
     finally:
         loader.dispose()
+
+
+def read_data_file(path, root) -> tuple[object, object, list[Problem]]:
+    """A data file of the project (``treaties.yaml``, ``classroom.yaml``): its document and its
+    node tree (for each value's line), or the problem that stopped the reading at its line."""
+    shown = display_path(path, root)
+    try:
+        loader = Loader(read_text(path, root))
+        try:
+            node = loader.get_single_node()
+            return (loader.construct_document(node) if node is not None else {}), node, []
+        finally:
+            loader.dispose()
+    except ReadError as exc:
+        return None, None, [exc.problem]
+    except ERRORS as exc:
+        line, reason = describe(exc)
+        return None, None, [error(shown, line + 1, f"broken data: {reason}")]
