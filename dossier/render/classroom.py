@@ -55,25 +55,23 @@ def _used_in(labels: list[str], verb: str) -> str:
     return f' <span class="used-in">({verb} {word} {", ".join(labels)})</span>'
 
 
-def sort_key(text: str):
-    """Alphabetical order as a reader expects it, as the bibliography's: Ł among the L's."""
-    return collate(text)
-
-
 def glossary(classroom: Classroom, chapters: list[tuple[str, str]], short: Short) -> str:
-    entries = sorted(classroom.glossary, key=lambda e: sort_key(e["term"]))
-    items = "".join(
-        f'<dt>{escape(e["term"])}</dt><dd>{escape(e["text"])}{_used_in(chapters_using(e["term"], chapters), "in")}</dd>'
-        for e in entries)
-    return one_line(f'<dl class="glossary">{items}</dl>{_sources_line(entries, short)}') if entries else ""
+    return _definitions("glossary", classroom.glossary, ("term", "text", "term"), "in", chapters, short)
 
 
 def whos_who(classroom: Classroom, chapters: list[tuple[str, str]], short: Short) -> str:
-    entries = sorted(classroom.people, key=lambda e: sort_key(e["sort"]))
+    return _definitions("whos-who", classroom.people, ("name", "role", "sort"), "named in", chapters, short)
+
+
+def _definitions(kind: str, entries, fields: tuple[str, str, str], verb: str, chapters, short: Short) -> str:
+    """A list of terms or names (``fields``: the one shown, its explanation, the one sorted by and
+    looked for in the chapters) in alphabetical order, as the bibliography's (Ł among the L's)."""
+    shown, text, looked_for = fields
+    entries = sorted(entries, key=lambda e: collate(e[looked_for]))
     items = "".join(
-        f'<dt>{escape(e["name"])}</dt><dd>{escape(e["role"])}{_used_in(chapters_using(e["sort"], chapters), "named in")}</dd>'
+        f'<dt>{escape(e[shown])}</dt><dd>{escape(e[text])}{_used_in(chapters_using(e[looked_for], chapters), verb)}</dd>'
         for e in entries)
-    return one_line(f'<dl class="whos-who">{items}</dl>{_sources_line(entries, short)}') if entries else ""
+    return one_line(f'<dl class="{kind}">{items}</dl>{_sources_line(entries, short)}') if entries else ""
 
 
 def when_text(when: When) -> str:
