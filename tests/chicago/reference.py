@@ -55,6 +55,11 @@ def spans(document: str, opening: str) -> list[str]:
     return found
 
 
+def without_break_marks(html: str) -> str:
+    """Our addresses carry <wbr> where they may break, and class="url"; Pandoc's do not."""
+    return html.replace("<wbr>", "").replace('<a class="url" href=', "<a href=")
+
+
 def normalize(html: str) -> str:
     """Comparable HTML: only <i> and <a href> kept, white space collapsed."""
     html = re.sub(r'<a href="#fnref\d+"[^>]*>.*?</a>', "", html)
