@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from .files import TOOL_ROOT, ReadError, inside, read_text
 from .problems import BuildError, Problem, error
+from .read.typography import smart_quotes, smart_values
 
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
 
@@ -71,6 +72,7 @@ def build_date() -> datetime:
     return datetime.now(tz=timezone.utc).replace(microsecond=0)
 
 
+PRINTED_SETTINGS = {"title", "subtitle", "authors", "subject", "keywords", "bibliography_sections"}
 _LIST_KEYS = {"authors", "keywords", "nocite"}  # a string or a list of strings; held as a tuple
 FOLDERS_READ = {"content_dir", "bib_dir", "templates_dir"}  # confined to the project (the outputs may go anywhere)
 _TOML_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}
@@ -123,6 +125,9 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
                                   "files inside the project only"))
     if problems:
         raise BuildError(problems)
+    for name in PRINTED_SETTINGS & set(values):  # text the title page, running heads and metadata show
+        values[name] = smart_values(values[name]) if name != "bibliography_sections" else \
+            tuple((smart_quotes(title), keyword, smart_quotes(note)) for title, keyword, note in values[name])
     return Settings(root=root, **values)
 
 

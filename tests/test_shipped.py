@@ -219,3 +219,19 @@ def test_the_benchmark_finds_the_sentence_it_edits():
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.SENTENCE.search((REPO / bench.EDITED).read_text(encoding="utf-8"))
+
+
+def test_every_quote_and_apostrophe_a_reader_sees_is_curly(shipped):
+    """Generated text too: titles from front matter and settings (contents, running heads,
+    bookmarks, metadata), the data's labels in the timeline and tables, the class material."""
+    out, _ = shipped
+    for path in [out / "dossier.pdf", out / "dossier-booklet.pdf", *sorted((out / "handouts").glob("*.pdf"))]:
+        reader = PdfReader(path)
+        texts = [page.extract_text() for page in reader.pages]
+        texts += [str(value) for value in (reader.metadata or {}).values()]
+        stack = list(reader.outline)
+        while stack:
+            item = stack.pop()
+            stack.extend(item) if isinstance(item, list) else texts.append(item.title)
+        straight = [line for text in texts for line in text.splitlines() if "'" in line or '"' in line]
+        assert straight == [], (path.name, straight[:3])

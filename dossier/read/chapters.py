@@ -23,6 +23,7 @@ from ..files import ReadError, display_path, read_text
 from ..model import Chapter
 from ..problems import Location, Problem, error
 from . import yaml_safe
+from .typography import smart_quotes
 
 FRONT_MATTER_KEYS = {"title", "short_title", "lang", "order", "treaty", "template", "appendix"}
 MAX_CHARACTERS = 2_000_000  # fifty times the longest chapter of the dossier: beyond it, typesetting would take hours
@@ -67,7 +68,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
     if problems:
         return None, problems
     stem = path.stem
-    title = str(meta.get("title") or _first_heading(body) or _title_from_stem(stem))
+    title = smart_quotes(str(meta.get("title") or _first_heading(body) or _title_from_stem(stem)))
     order = meta.get("order")
     chapter = Chapter(
         path=Path(os.path.abspath(path)),  # a link stays where it is: its images are found beside it
@@ -75,7 +76,7 @@ def read_chapter(path: Path, root: Path, default_lang: str = "en") -> tuple[Chap
         slug=slugify(re.sub(r"^\d+[-_ ]*", "", stem) or stem),
         order=_order_key(order, stem),
         title=title,
-        short_title=str(meta.get("short_title") or title),
+        short_title=smart_quotes(str(meta.get("short_title"))) if meta.get("short_title") else title,
         lang=str(meta.get("lang") or default_lang),
         body=body,
         body_line=body_line,

@@ -17,6 +17,7 @@ import yaml
 from ..files import display_path
 from ..problems import Problem, error
 from . import yaml_safe
+from .typography import smart_values
 
 DATA_FILE = "classroom.yaml"
 
@@ -112,7 +113,7 @@ def _entries(name: str, values: list, nodes: list, shown: str, problems: list[Pr
             checked, message = _check(kind, value[key])
             if message:
                 problems.append(error(shown, lines.get(key, line), f"{key}: {message}"))
-            value[key] = checked
+            value[key] = checked if key == "source" else smart_values(checked)
         if len(problems) == before:
             yield Entry(value, line)
 

@@ -17,6 +17,7 @@ import yaml
 from ..files import display_path
 from ..problems import Problem, error, errors_in, warning
 from . import yaml_safe
+from .typography import smart_quotes, smart_values
 
 DATA_FILE = "treaties.yaml"
 
@@ -47,6 +48,7 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 REQUIRED_VALUES = {"id", "name", "short", "parties", "place", "signed", "sources"}
 NOT_SOURCED = {"id", "short", "chapter", "sources"}
+NOT_PRINTED = {"id", "chapter", "sources"}  # the rest is text a reader sees: typographic quotes
 UNKNOWN = "—"
 LANGUAGE_NAMES = {"lt": "Lithuanian", "lv": "Latvian", "et": "Estonian", "fi": "Finnish", "pl": "Polish",
                   "ru": "Russian", "uk": "Ukrainian", "be": "Belarusian", "sv": "Swedish", "de": "German"}
@@ -128,7 +130,7 @@ def load(path: Path, root: Path) -> tuple[TreatyData, list[Problem]]:
         if figure and not value.get("day_known", True):
             problems.append(error(shown, line, "an event without a day cannot be drawn in the timeline: add 'figure: false'"))
             continue
-        events.append(Event(value["date"], str(value["label"]), str(value.get("source") or ""), line, figure,
+        events.append(Event(value["date"], smart_quotes(str(value["label"])), str(value.get("source") or ""), line, figure,
                             value.get("day_known", True)))
     return TreatyData(tuple(treaties), tuple(sorted(events, key=lambda e: e.date)), shown), problems
 
@@ -160,7 +162,8 @@ def _check_treaty(value, node, shown: str, problems: list[Problem]) -> Treaty | 
     for key in FIELDS:
         if key not in NOT_SOURCED and value.get(key) not in (None, {}, []) and key not in sources:
             problems.append(warning(shown, lines.get(key, line), f"{key}: no source given in 'sources'"))
-    return Treaty(value, lines) if len(errors_in(problems)) == before else None  # reported: not used further
+    printed = {key: v if key in NOT_PRINTED else smart_values(v) for key, v in value.items()}
+    return Treaty(printed, lines) if len(errors_in(problems)) == before else None  # reported: not used further
 
 
 def _check_value(kind: str, value: Any, required: bool) -> str:
