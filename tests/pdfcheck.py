@@ -15,7 +15,9 @@ def _rows(page) -> dict[float, list[tuple[float, str]]]:
         if text.strip():
             x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            rows.setdefault(round(y, 1), []).append((x, text))
+            # a stamped number's baseline may differ from its row's by a fraction of a point
+            near = next((row for row in rows if abs(row - y) < 1.0), round(y, 1))
+            rows.setdefault(near, []).append((x, text))
 
     page.extract_text(visitor_text=visit)
     return rows
