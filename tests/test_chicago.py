@@ -228,7 +228,8 @@ def test_names(names, full, short, entry) -> None:
     ({"title": "Lithuania and the Peace of Moscow", "shorttitle": "Peace of Moscow"}, "Peace of Moscow"),
     ({"title": "The Riga Peace", "subtitle": "Poland and Russia in 1921"}, "The Riga Peace"),
     ({"title": "the history of lithuania"}, "The History of Lithuania"),
-    ({"title": "{K}onflikt polsko-litewski", "langid": "polish"}, "Konflikt polsko-litewski"),
+    # a title in another language is marked with it, for its own hyphenation rules
+    ({"title": "{K}onflikt polsko-litewski", "langid": "polish"}, '<span lang="pl">Konflikt polsko-litewski</span>'),
     ({"title": "The {USSR} and the {League of Nations}"}, "The USSR and the League of Nations"),
 ])
 def test_short_titles(fields, short) -> None:

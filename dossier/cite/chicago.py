@@ -156,9 +156,10 @@ def _title_html(work: Work, quoted: bool, short: bool = False, case: bool = True
     title = (work.short_title or work.title) if short else work.title
     if not title:
         return ""
-    if quoted:
-        return quote(title.html("title" if case else "none"))
-    return italic(title.html("title-italic" if case else "none"))
+    text = title.html("title" if case else "none") if quoted else title.html("title-italic" if case else "none")
+    if work.lang:  # a Lithuanian title is hyphenated by Lithuanian rules, or not at all
+        text = f'<span lang="{work.lang}">{text}</span>'
+    return quote(text) if quoted else italic(text)
 
 
 def _quoted_title(work: Work) -> bool:

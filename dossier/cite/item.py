@@ -153,6 +153,8 @@ class Work:
         f = ref.fields
         langid = f.get("langid", f.get("hyphenation", "")).strip().lower()
         self.sentence_case, self.english = _language_rules(langid)
+        tag = _IETF.get(langid, langid).split("-")[0].lower() if langid else ""
+        self.lang = "" if tag in ("", "en") or not re.fullmatch(r"[a-z]{2,3}", tag) else tag  # for hyphenation
         self.authors = smart_names(ref.names.get("author", ()))
         self.editors = smart_names(ref.names.get("editor", ()))
         self.translators = smart_names(ref.names.get("translator", ()))

@@ -322,7 +322,7 @@ def _url_pieces(url: str) -> list[str]:
     return [piece + "<wbr>" for piece in pieces[:-1]] + pieces[-1:]
 
 
-_PUNCT_AFTER_QUOTE = re.compile(r"(&(?:amp|lt|gt);|[^.,;:!?])”([.,])|([.,;:!?])”[.,]")
+_PUNCT_AFTER_QUOTE = re.compile(r"(&(?:amp|lt|gt);|[^.,;:!?])”([.,])|([.,;:!?](?:</span>)*)”[.,]")
 _DOUBLE_PUNCT = re.compile(r"(?<!&amp)(?<!&lt)(?<!&gt)([.?!:;])((?:</?i>)*)\.(?!\w)")
 
 

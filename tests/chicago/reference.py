@@ -56,7 +56,9 @@ def spans(document: str, opening: str) -> list[str]:
 
 
 def without_break_marks(html: str) -> str:
-    """Our addresses carry <wbr> where they may break, and class="url"; Pandoc's do not."""
+    """Without our marks for the typesetter, which Pandoc's HTML has not: <wbr> where an address
+    may break, class="url", and the language of a title in another language (for hyphenation)."""
+    html = re.sub(r'<span lang="[^"]*">(.*?)</span>', r"\1", html)
     return html.replace("<wbr>", "").replace('<a class="url" href=', "<a href=")
 
 
