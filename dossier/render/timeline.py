@@ -22,7 +22,7 @@ from ..cite.syntax import each_work_once
 from ..read.treaties import TreatyData
 from .markdown import one_line
 
-WIDTH = 400  # units are points: the figure prints at its natural size (wider only if markers crowd)
+WIDTH = 370  # units are points: the figure prints at its natural size (wider only if markers crowd)
 AXIS_X = 40
 LINE = 11.5  # vertical space one label needs
 FONT = 8.5
