@@ -31,6 +31,7 @@ from dossier.project import Settings, load_settings
 from dossier.read import treaties
 from dossier.read.bibtex import load_bibliography
 from dossier.read.chapters import FRONT_MATTER_KEYS, read_chapter, read_chapters
+from test_treaties import GOOD as GOOD_TREATIES
 
 PROPERTY = settings(
     deadline=None,  # no property depends on timing
@@ -462,47 +463,10 @@ BIB = """\
 @misc{web, title = {A web page}, url = {https://example.org/a_b}, urldate = {2024-01-01}}
 @incollection{a:b.c, author = {Doe, Jane}, title = {A Chapter}, booktitle = {A Book}, editor = {Roe, R.}, publisher = {P}, year = {2000}, pages = {1--2}}
 """
-TREATIES = """\
-treaties:
-  - id: latvia
-    name: Latvian–Soviet Peace Treaty
-    short: Riga 1920
-    native_names: {lv: Latvijas–Krievijas miera līgums}
-    parties: [Latvia, Soviet Russia]
-    place: Riga
-    signed: 1920-08-11
-    signatories:
-      Soviet Russia: [A. Joffe]
-    articles: 23
-    recognition: Independence recognised
-    territory: null
-    money_property: null
-    neutrality_secret: null
-    ratified:
-      Latvia: 1920-09-02
-    ratifications_exchanged: null
-    registered: null
-    registration: null
-    held: null
-    talks: In Moscow, then Riga
-    delegations: {}
-    chapter: 03-latvia
-    sources:
-      name: "@web"
-      native_names: "@web"
-      parties: "@web"
-      place: "@web"
-      signed: "@a, 3"
-      signatories: "@web"
-      articles: "@web"
-      recognition: "@web"
-      ratified: "@b; @web"
-      talks: "@web"
-events:
-  - date: 1920-01-30
-    label: Secret ceasefire
-    source: "@web"
-"""
+# The treaty data of test_treaties, with a native name and other works cited.
+TREATIES = (GOOD_TREATIES.replace("native_names: {}", "native_names: {lv: Latvijas–Krievijas miera līgums}")
+            .replace('      name: "@web"\n', '      name: "@web"\n      native_names: "@web"\n')
+            .replace('signed: "@web, 3"', 'signed: "@a, 3"').replace('ratified: "@other; @web"', 'ratified: "@b; @web"'))
 
 
 @lru_cache(maxsize=1)
