@@ -16,6 +16,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from .fonts import share_fonts
 from .impose import as_form
 from ..typeset.parts import Laid, Part, Placed, pad_size
 
@@ -53,6 +54,7 @@ def merge(pages: Pages, parts: list[Part], laid: list[Laid], placed: Placed, lay
     _drop_internal_links(writer)
     _add_links(writer, laid, placed)
     _add_outline(writer, parts, placed)
+    share_fonts(writer)
     writer.add_metadata(metadata)
     writer._root_object[NameObject("/Lang")] = TextStringObject(lang)
     writer._root_object[NameObject("/PageMode")] = NameObject("/UseOutlines")
