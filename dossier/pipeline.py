@@ -19,7 +19,7 @@ from .assemble import SLOT_DIGITS, assemble, body_parts, contents_ids, folio_lay
 from .book import Book, cache_dir, gather
 from .files import TOOL_FOLDERS, Outputs
 from .handouts import Handout, gather_handouts
-from .pdf import impose, merge
+from .pdf import compact, impose, merge
 from .problems import ERROR, BuildError, Problem, warning
 from .project import Settings, font_files, template_environment, template_file
 from .typeset import parts as typeset
@@ -75,16 +75,16 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
         html_text = assemble(book, html_path, environment=environment)
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
+    dossier_pdf = None  # the merged dossier as pypdf wrote it, for the booklet and the print variant
     if "dossier" in targets or handouts:
-        _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs)
-    dossier_pdf = outputs.current(out_dir / "dossier.pdf")
+        dossier_pdf = _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs)
     if "booklet" in targets:
         with _stage(result, "booklet"):
-            _write(result, outputs, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(dossier_pdf, settings.page_size_pt, f),
+            _write(result, outputs, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(io.BytesIO(dossier_pdf), settings.page_size_pt, f),
                    "{} sides, to print duplex, flipped on the short edge")
     if "print" in targets:
         with _stage(result, "print"):
-            _write(result, outputs, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(dossier_pdf, f),
+            _write(result, outputs, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(io.BytesIO(dossier_pdf), f),
                    "{} pages with 3 mm bleed and crop marks")
     outputs.write(html_path, lambda handle: handle.write(html_text.encode("utf-8")))
     result.outputs.insert(0, html_path)
@@ -92,12 +92,14 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
 
 
 def _typeset(book: Book, environment, html_path: Path, result: BuildResult, handouts: list[Handout],
-             targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> None:
+             targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> bytes | None:
     """Typeset the dossier's parts and the handouts in parallel (cached); merge the dossier,
-    stamp its folios and contents numbers, and write every PDF."""
+    stamp its folios and contents numbers, and write every PDF. Returns the merged dossier as
+    written before its objects are packed (what the impositions start from), if it was built."""
     settings = book.settings
     out_dir = settings.path("output_dir")
     dossier = "dossier" in targets
+    merged = None
     roots = [settings.root, *TOOL_FOLDERS]
     parts_cache = cache_dir(settings) / "parts"
     assets = typeset.asset_digest([template_file(settings, "dossier.css"), *font_files()])
@@ -143,7 +145,10 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                 layer_keys.append(key)
             writer = merge.merge(pages, parts, laid, placed, layers, _metadata(settings), settings.language)
             pdf_path = out_dir / "dossier.pdf"
-            outputs.write(pdf_path, writer.write)
+            plain = io.BytesIO()
+            writer.write(plain)
+            merged = plain.getvalue()
+            outputs.write(pdf_path, lambda handle: compact.write(merged, handle))
             result.pages = len(placed.page_kinds)
             result.outputs.append(pdf_path)
             result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
@@ -151,6 +156,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result, outputs)
         if {"dossier", "handouts"} <= targets:  # a build of everything knows what is still in use
             typeset.prune_cache(parts_cache, laid + laid_handouts, also=tuple(layer_keys))
+    return merged
 
 
 def _handout_parts(book: Book, environment, html_path: Path, handouts: list[Handout],
@@ -201,7 +207,7 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
                    outputs: Outputs) -> None:
     writer = PdfWriter(clone_from=io.BytesIO(laid.data))  # the bytes the cache check read
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
-    outputs.write(path, writer.write)
+    outputs.write(path, lambda handle: compact.write(writer, handle))
     result.outputs.append(path)
     orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"
     result.described[path] = f"{laid.pages} page{'s' if laid.pages != 1 else ''}, {orientation}"

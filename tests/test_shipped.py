@@ -235,3 +235,14 @@ def test_every_quote_and_apostrophe_a_reader_sees_is_curly(shipped):
             stack.extend(item) if isinstance(item, list) else texts.append(item.title)
         straight = [line for text in texts for line in text.splitlines() if "'" in line or '"' in line]
         assert straight == [], (path.name, straight[:3])
+
+
+def test_the_dossier_is_no_larger_than_a_quarter_over_one_weasyprint_call(shipped, tmp_path):
+    """Typeset in parts and merged, the book embeds each font face once and packs its objects,
+    as one WeasyPrint call on the same HTML would."""
+    out, _ = shipped
+    single = tmp_path / "single.pdf"
+    code = ("import sys, weasyprint; weasyprint.HTML(sys.argv[1]).write_pdf(sys.argv[2])")
+    subprocess.run([sys.executable, "-c", code, str(out / "dossier.html"), str(single)], check=True, timeout=120)
+    size, reference = (out / "dossier.pdf").stat().st_size, single.stat().st_size
+    assert size <= 1.25 * reference, (size, reference)

@@ -9,6 +9,8 @@ from pathlib import Path
 from pypdf import PageObject, PdfWriter, Transformation
 from pypdf.generic import DecodedStreamObject, DictionaryObject, IndirectObject, NameObject, RectangleObject
 
+from . import compact
+
 MM = 72 / 25.4
 
 
@@ -41,7 +43,7 @@ def booklet(source: Path, sheet_size: tuple[float, float], target) -> int:
         placed = [(forms[i], _fit(originals[i], x0, width / 2, height)) for i, x0 in ((left, 0.0), (right, width / 2)) if i is not None]
         _new_page(writer, width, height, placed)
     del writer.pages[0 : len(originals)]
-    writer.write(target)
+    compact.write(writer, target)
     return len(writer.pages)
 
 
@@ -96,7 +98,7 @@ def print_variant(source: Path, target) -> int:
         sheet.trimbox = RectangleObject([margin, margin, margin + w, margin + h])
         sheet.bleedbox = RectangleObject([margin - BLEED, margin - BLEED, margin + w + BLEED, margin + h + BLEED])
     del writer.pages[0 : len(originals)]
-    writer.write(target)
+    compact.write(writer, target)
     return len(writer.pages)
 
 
