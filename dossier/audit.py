@@ -112,7 +112,10 @@ def _heading_before(html_text: str, block: re.Match) -> re.Match | None:
         if not re.search(r"</h[2-6]>$", before):
             return first
         start = max(before.rfind(f"<h{level}") for level in range(2, 7))
-        first = _BLOCK_RE.match(html_text, start)
+        match = _BLOCK_RE.match(html_text, start) if start >= 0 else None
+        if match is None:  # a stray "</h3>" with no heading before it: nothing more to take
+            return first
+        first = match
 
 
 def _add_class(tag: str, name: str) -> str:

@@ -334,3 +334,8 @@ def test_sort_key_then_title() -> None:
 ])
 def test_missing_fields(entry, missing) -> None:
     assert missing_fields(entry) == missing
+
+
+def test_no_period_after_a_title_ending_in_a_question_mark_in_another_language() -> None:
+    from dossier.cite.text import tidy
+    assert tidy('<i><span lang="lt">Ar Vilnius buvo prarastas?</span></i>.') == '<i><span lang="lt">Ar Vilnius buvo prarastas?</span></i>'

@@ -125,6 +125,8 @@ def test_sources_pack_prints_each_quotation_with_its_source_and_questions(tmp_pa
     assert "“no war, no peace”" in pack
     assert "A description of interwar relations, as quoted in <i>@web</i>." in pack
     assert pack.count("<li>") == 2
+    two, _ = load(tmp_path, GOOD.replace('    source: "@web"\n    questions:', '    source: "@web; @other, 4"\n    questions:'))
+    assert "as quoted in <i>@web</i>; <i>@other, 4</i>." in render.sources_pack(two, short)  # each work its short form
     marked, _ = load(tmp_path, GOOD.replace('who: "A description of interwar relations"', 'who: "Its mark (..) kept"'))
     assert "Its mark (..) kept, as quoted in" in render.sources_pack(marked, short)  # not tidied to "(.)"
     own, _ = load(tmp_path, GOOD.replace('    source: "@web"\n    questions:', '    source: "@web"\n    own_words: true\n    questions:'))

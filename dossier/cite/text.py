@@ -323,7 +323,7 @@ def _url_pieces(url: str) -> list[str]:
 
 
 _PUNCT_AFTER_QUOTE = re.compile(r"(&(?:amp|lt|gt);|[^.,;:!?])”([.,])|([.,;:!?](?:</span>)*)”[.,]")
-_DOUBLE_PUNCT = re.compile(r"(?<!&amp)(?<!&lt)(?<!&gt)([.?!:;])((?:</?i>)*)\.(?!\w)")
+_DOUBLE_PUNCT = re.compile(r"(?<!&amp)(?<!&lt)(?<!&gt)([.?!:;])((?:</?i>|</span>)*)\.(?!\w)")
 
 
 def tidy(text: str) -> str:

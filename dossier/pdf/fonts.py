@@ -86,24 +86,43 @@ def _cids(widths) -> set[int]:
     return cids
 
 
+def _same_font(base: TTFont, other: TTFont) -> bool:
+    """Subsets of one font: they map every code point they share to the same glyph id, and
+    every glyph both draw is the same."""
+    if (other["head"].unitsPerEm, other["head"].fontRevision) != (base["head"].unitsPerEm, base["head"].fontRevision):
+        return False
+    ours, theirs = base.getBestCmap() or {}, other.getBestCmap() or {}
+    if any(base.getGlyphID(ours[code]) != other.getGlyphID(theirs[code]) for code in ours.keys() & theirs.keys()):
+        return False
+    glyf, their_glyf = base["glyf"], other["glyf"]
+    for code in ours.keys() & theirs.keys():
+        mine, yours = glyf[ours[code]], their_glyf[theirs[code]]
+        if mine.numberOfContours > 0 and yours.numberOfContours > 0 and mine.compile(glyf) != yours.compile(their_glyf):
+            return False
+    return True
+
+
 def _union(programs: list[tuple[bytes, set[int]]]) -> bytes | None:
     """One TrueType font that draws every glyph id each of ``programs`` (subsets of one font
     that kept its glyph ids, with the ids their text uses) draws; None where they are not such
     subsets. A glyph's components may be numbered differently from subset to subset (HarfBuzz
     renumbers those it adds past the last id used): they are copied in as glyphs of their own."""
     try:
-        fonts = [(TTFont(io.BytesIO(data)), used) for data, used in programs]
+        # recalcTimestamp=False: the subsets' own dates stay, so the bytes do not follow the clock
+        fonts = [(TTFont(io.BytesIO(data), recalcTimestamp=False), used) for data, used in programs]
     except Exception:  # not a font fontTools reads: leave the programs as they are
         return None
     if not all("glyf" in font for font, _ in fonts):
         return None
-    fonts.sort(key=lambda pair: len(pair[0].getGlyphOrder()), reverse=True)
+    # The base is the subset that draws the highest glyph id: past each subset's highest id lie
+    # components HarfBuzz renumbered, and no other part's glyph must fall among the base's.
+    fonts.sort(key=lambda pair: max(pair[1], default=-1), reverse=True)
     base = fonts[0][0]
     order = list(base.getGlyphOrder())
     glyf, hmtx = base["glyf"], base["hmtx"]
     for other, used in fonts[1:]:
-        if (other["head"].unitsPerEm, other["head"].fontRevision) != (base["head"].unitsPerEm, base["head"].fontRevision):
-            return None  # not subsets of one font
+        if not _same_font(base, other):
+            return None  # two fonts under one name (a family split by unicode-range, say)
         theirs = other.getGlyphOrder()
         added: dict[str, str] = {}  # their component glyph -> its copy in the union
 

@@ -190,7 +190,7 @@ def sources_pack(classroom: Classroom, short: Short) -> str:
             f'<div class="pack-item"><p class="pack-number">Source {number}</p>'
             f'<blockquote><p>“{escape(entry["text"])}”</p></blockquote>'
             f'<p class="pack-who">{escape(entry["who"])}{": " if entry["own_words"] else ", as quoted in "}'
-            f'{tidy(short(entry["source"]) + ".")}</p>'
+            f'{tidy("; ".join(short(source) for source in each_work_once([entry["source"]])) + ".")}</p>'
             f'<ol class="pack-questions">{questions}</ol></div>')
     return one_line("".join(blocks))
 
