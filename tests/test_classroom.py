@@ -200,3 +200,22 @@ def test_an_event_dated_by_its_month_goes_into_the_chronology_but_not_the_figure
     path.write_text(TREATIES + month, encoding="utf-8")
     _, problems = treaties.load(path, tmp_path)
     assert any("cannot be drawn in the timeline: add 'figure: false'" in p.message for p in problems)
+
+
+def test_a_list_given_twice_or_under_a_number_is_reported_at_its_line(tmp_path):
+    text = GOOD + "glossary:\n  - term: X\n    text: Y\n    source: \"@web\"\n1920:\n  - a\n"
+    _, problems = load(tmp_path, text)
+    messages = [(p.location.line, p.message) for p in problems]
+    twice = text.count("\n", 0, text.rindex("glossary:")) + 1
+    assert (twice, "the list 'glossary' is given twice: put its entries under one 'glossary:'") in messages
+    assert any(line == twice + 4 and "unknown list '1920'" in message for line, message in messages)
+
+
+def test_a_term_with_an_apostrophe_is_found_in_the_chapters():
+    assert render.chapters_using("Neighbours’ Treaties", [("4", "The Neighbours' Treaties")]) == ["4"]
+
+
+def test_the_strip_reaches_past_1920_when_the_data_does(tmp_path):
+    loaded, _ = load(tmp_path, GOOD.replace("from: 1920-10-09", "from: 1921-03-18"))
+    widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="\d+" width="([\d.]+)"', render.vilnius_strip(loaded, short))]
+    assert len(widths) == 3 and min(widths) > 0

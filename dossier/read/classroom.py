@@ -75,18 +75,27 @@ def load(path: Path, root: Path) -> tuple[Classroom, list[Problem]]:
         return Classroom(path=shown), []
     if not isinstance(document, dict):
         return Classroom(path=shown), [error(shown, 1, f"expected a mapping with the lists {', '.join(SECTIONS)}")]
-    top = {key.value: value for key, value in node.value}
-    key_lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
     lists: dict[str, tuple[Entry, ...]] = {}
-    for name, value in document.items():
-        line = key_lines[name]
-        if name not in SECTIONS:
+    for key_node, value_node in node.value:  # the nodes, not the mapping: a name given twice is seen
+        name, line = str(key_node.value), key_node.start_mark.line + 1
+        value = loader_value(document, key_node)
+        if name in lists:
+            problems.append(error(shown, line, f"the list '{name}' is given twice: put its entries under one '{name}:'"))
+        elif name not in SECTIONS:
             problems.append(error(shown, line, f"unknown list '{name}' (known: {', '.join(SECTIONS)})"))
         elif value is not None and not isinstance(value, list):
             problems.append(error(shown, line, f"'{name}' must be a list of entries, each starting with '- '"))
         else:
-            lists[name] = tuple(_entries(name, value or [], top[name].value if value else [], shown, problems))
+            lists[name] = tuple(_entries(name, value or [], value_node.value if value else [], shown, problems))
     return Classroom(**lists, path=shown), problems
+
+
+def loader_value(document: dict, key_node):
+    """The value the document holds under a key node (YAML reads "1920:" as the number 1920)."""
+    for key, value in document.items():
+        if str(key) == str(key_node.value):
+            return value
+    return None
 
 
 def _entries(name: str, values: list, nodes: list, shown: str, problems: list[Problem]):

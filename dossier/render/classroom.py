@@ -37,8 +37,9 @@ def source_keys(classroom: Classroom) -> list[tuple[str, int, str]]:
 
 def chapters_using(word: str, chapters: list[tuple[str, str]]) -> list[str]:
     """The labels ("2", "B") of the chapters whose text has ``word`` (whole words, any case)."""
-    pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.I)
-    return [label for label, text in chapters if pattern.search(text)]
+    plain = word.replace("\u2019", "'")  # the chapter's Markdown may have it straight, the data curly
+    pattern = re.compile(rf"(?<!\w){re.escape(plain)}(?!\w)", re.I)
+    return [label for label, text in chapters if pattern.search(text.replace("\u2019", "'"))]
 
 
 def _sources_line(entries, short: Short, lead: str = "Sources") -> str:
@@ -137,6 +138,7 @@ def vilnius_strip(classroom: Classroom, short: Short, end: dt.date = dt.date(192
     if not entries:
         return ""
     start = entries[0]["from"].start
+    end = max(end, entries[-1]["from"].start + dt.timedelta(days=61))  # the last holder shown for two months at least
     span = (end - start).days + 1
 
     def x_of(day: dt.date) -> float:
