@@ -67,7 +67,7 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     problems += glyph_problems(settings, chapters, references.values(), _data_texts(treaty_data) + _class_texts(classroom) + _settings_texts(settings))
     _stop_on_errors(problems, warnings)
 
-    quoted = [key for _, key, _ in class_render.source_keys(classroom)]  # named in the class material's text
+    quoted = [key for _, key, _ in class_render.source_keys(classroom) if key]  # named in the class material's text
     listed = [references[key] for key in dict.fromkeys([*style.cited_keys, *settings.nocite, *quoted]) if key in references]
     sections, found = bibliography_sections(settings, listed)
     warnings += found
@@ -142,8 +142,9 @@ def unused_terms(classroom: class_data.Classroom, chapters) -> list[Problem]:
 
 
 def _check_class_sources(classroom: class_data.Classroom, references) -> list[Problem]:
-    return [error(classroom.path, line, f"source: unknown citation key '{key}' (the bibliography has no such entry)")
-            for line, key, _ in class_render.source_keys(classroom) if key not in references]
+    return [error(classroom.path, line, f"source: {problem}" if problem else
+                  f"source: unknown citation key '{key}' (the bibliography has no such entry)")
+            for line, key, problem in class_render.source_keys(classroom) if problem or key not in references]
 
 
 def glyph_problems(settings: Settings, chapters, references=(), other: list[tuple[str, int, str]] = ()) -> list[Problem]:

@@ -180,6 +180,16 @@ def test_a_built_appendix_with_class_material(project):
     result = run_build(project, "html")
     assert result.returncode == 1
     assert "content/classroom.yaml:2: source: unknown citation key 'nosuchkey'" in result.stderr
+    edit(project / "content" / "classroom.yaml", "\"@nosuchkey\"", f"\"{key}\"")  # no @: not a citation
+    result = run_build(project, "html")
+    assert result.returncode == 1
+    assert f"content/classroom.yaml:2: source: cannot read citation item '{key}' (expected '@key')" in result.stderr
+
+
+def test_source_keys_read_sources_as_citations_are_read(tmp_path):
+    loaded, _ = load(tmp_path, GOOD.replace('source: "@web, 3"', 'source: "@web, pp. 3-4; @other"'))
+    keys = [(line, key) for line, key, problem in render.source_keys(loaded) if not problem]
+    assert (loaded.people[0].line, "web") in keys and (loaded.people[0].line, "other") in keys
 
 
 def test_names_sort_as_a_reader_expects():

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from ..model import Citation, CiteItem, Reference
+from ..problems import Location
+from .syntax import parse_citation
 from .item import (DATED_SERIAL, SERIAL, Work, edition_after_title, edition_text, identifiers, identifiers_bib,
                    missing_fields, report_id, series_text, volume_in_locator, volume_label)
 from .text import (anchor, collate, esc, first_page, format_locator, format_pages, is_numeric, italic, join,
@@ -92,11 +94,15 @@ class NoteStyle:
             body, named = _ibid(work, item, before), False
         else:
             body, named = short_note(work, item), _names_first(work, item, short=True)
-        named = named and not item.prefix
-        suffix = esc(item.suffix)
-        if suffix[:1] in tuple(",.;:"):
-            return join(" ", [esc(item.prefix), body + suffix]), named
-        return join(" ", [esc(item.prefix), body, suffix]), named
+        return _affixed(item, body), named and not item.prefix
+
+
+def _affixed(item: CiteItem, body: str) -> str:
+    """The item's text with the words written before and after its key ("see …", "… and passim")."""
+    suffix = esc(item.suffix)
+    if suffix[:1] in tuple(",.;:"):
+        return join(" ", [esc(item.prefix), body + suffix])
+    return join(" ", [esc(item.prefix), body, suffix])
 
 
 def bibliography(refs: Iterable[Reference]) -> list[tuple[Reference, str]]:
@@ -340,9 +346,11 @@ def _treaty(work: Work, item: CiteItem | None) -> str:
 
 
 def short_form(refs: Mapping[str, Reference], source: str) -> str:
-    """The short form of a note for ``"@key"`` or ``"@key, locator"``, to print in running text."""
-    key, _, locator = source.strip().lstrip("@").partition(",")
-    return short_note(Work(refs[key.strip()]), CiteItem(key.strip(), locator.strip()))
+    """The short form of a note for one cited work, ``"@key"`` or ``"@key, 45"`` (Pandoc's syntax,
+    as inside brackets), to print in running text."""
+    citation, _ = parse_citation(source, Location(""))
+    item = citation.items[0]
+    return _affixed(item, short_note(Work(refs[item.key]), item))
 
 
 def short_note(work: Work, item: CiteItem) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from html import escape
 from typing import Callable
 
-from ..cite.syntax import each_work_once
+from ..cite.syntax import each_work_once, parse_citation
 from ..cite.text import collate, tidy
+from ..problems import Location
 from ..read.classroom import Classroom, Entry, When
 from ..read.treaties import TreatyData
 from .markdown import one_line
@@ -24,14 +24,15 @@ from .markdown import one_line
 Short = Callable[[str], str]  # "@key, locator" -> the short form of a note, as HTML
 
 
-def source_keys(classroom: Classroom) -> list[tuple[str, int, str]]:
-    """(data line, key, whole source) of every entry, for the build to check the keys."""
+def source_keys(classroom: Classroom) -> list[tuple[int, str, str]]:
+    """(data line, key, problem) of every work the entries cite, read as a citation's inside is
+    read (``"@a, 45; @b"``); a source that is no citation gives its problem and no key."""
     found = []
     for entries in (classroom.glossary, classroom.people, classroom.vilnius, classroom.quotations):
         for entry in entries:
-            for part in entry["source"].split(";"):
-                key = part.strip().lstrip("@").split(",")[0].strip()
-                found.append((entry.line, key, part.strip()))
+            citation, problems = parse_citation(entry["source"], Location(classroom.path, entry.line))
+            found += [(entry.line, "", problem) for problem in problems]
+            found += [(entry.line, item.key, "") for item in (citation.items if citation else ())]
     return found
 
 
@@ -86,8 +87,8 @@ def when_text(when: When) -> str:
 def chronology_rows(data: TreatyData) -> list[tuple[dt.date, str, bool]]:
     """Every dated step the data holds: the events, and each treaty's signature (marked),
     ratifications, exchange of ratifications and registration. An event the sources date
-    by its month only has the date's day 0 (printed as the month)."""
-    rows = [(e.date if e.day_known else Month(e.date.year, e.date.month), e.label, False) for e in data.events]
+    by its month only is a ``When`` with day 0 (printed as the month, sorted before its days)."""
+    rows = [(e.date if e.day_known else When(e.date.year, e.date.month), e.label, False) for e in data.events]
     for treaty in data.treaties:
         v = treaty.values
         rows.append((v["signed"], f"{v['name']} signed", True))
@@ -98,15 +99,6 @@ def chronology_rows(data: TreatyData) -> list[tuple[dt.date, str, bool]]:
         if v.get("registered"):
             rows.append((v["registered"], f"{v['name']} registered with the League of Nations", False))
     return sorted(rows, key=lambda row: (row[0].year, row[0].month, row[0].day, not row[2]))
-
-
-@dataclass(frozen=True)
-class Month:
-    """A month without a day: sorts before the month's days."""
-
-    year: int
-    month: int
-    day: int = 0
 
 
 def chronology(data: TreatyData, short: Short) -> str:
