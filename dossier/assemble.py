@@ -30,14 +30,13 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
              environment: jinja2.Environment | None = None) -> str:
     settings = book.settings
     environment = environment or template_environment(settings)
-    css = template_file(settings, "dossier.css")
     context = {
         "settings": settings,
         "chapters": book.chapters,
         "labels": chapter_labels(book.chapters),
         "bibliography": book.bibliography,
         "bibliography_sections": book.bibliography_sections,
-        "stylesheets": [_relative(css, html_path.parent)],
+        "stylesheets": [_relative(path, html_path.parent) for path in stylesheets(settings)],
         "generator": f"dossier with WeasyPrint {weasyprint_version()}",
         # A part's HTML must not change by the second, or its cached PDF would never be reused;
         # the merged PDF gets its dates from the metadata instead.
@@ -61,6 +60,11 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
     except Exception as exc:  # a template is the project's: whatever it raises is the author's to fix
         path, line = _template_frame(exc, settings) or (_template_path(settings, template_name), 0)
         raise BuildError([error(path, line, f"template: {_describe(exc)}{_laying_out(context, exc, settings)}")]) from None
+
+
+def stylesheets(settings: Settings) -> list[Path]:
+    """The print stylesheet; for the booklet's half-size pages, its own after it."""
+    return [template_file(settings, name) for name in ("dossier.css", "booklet.css")[: 2 if settings.booklet else 1]]
 
 
 def weasyprint_version() -> str:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from pypdf import PdfWriter
 
-from .assemble import SLOT_DIGITS, assemble, body_parts, contents_ids, folio_layer, front_part, handout_part, weasyprint_version
+from .assemble import (SLOT_DIGITS, assemble, body_parts, contents_ids, folio_layer, front_part, handout_part, stylesheets,
+                       weasyprint_version)
 from .book import Book, cache_dir, gather
 from .files import TOOL_FOLDERS, Outputs
 from .handouts import Handout, gather_handouts
 from .pdf import compact, impose, merge
 from .problems import ERROR, BuildError, Problem, warning
-from .project import Settings, font_files, template_environment, template_file
+from .project import Settings, font_files, template_environment
 from .typeset import parts as typeset
 from .typeset.pool import Pool
 
@@ -58,7 +59,7 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, st
 
 
 def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> BuildResult:
-    targets |= {"dossier"} if targets & {"booklet", "print"} else set()
+    targets |= {"dossier"} if "print" in targets else set()
     result = BuildResult()
     out_dir = settings.path("output_dir")
     html_path = out_dir / "dossier.html"
@@ -75,13 +76,9 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
         html_text = assemble(book, html_path, environment=environment)
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
-    dossier_pdf = None  # the merged dossier as pypdf wrote it, for the booklet and the print variant
-    if "dossier" in targets or handouts:
+    dossier_pdf = None  # the merged dossier as pypdf wrote it, for the print variant
+    if targets & {"dossier", "booklet"} or handouts:
         dossier_pdf = _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs)
-    if "booklet" in targets:
-        with _stage(result, "booklet"):
-            _write(result, outputs, out_dir / "dossier-booklet.pdf", lambda f: impose.booklet(io.BytesIO(dossier_pdf), settings.page_size_pt, f),
-                   "{} sides, to print duplex, flipped on the short edge")
     if "print" in targets:
         with _stage(result, "print"):
             _write(result, outputs, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(io.BytesIO(dossier_pdf), f),
@@ -93,70 +90,103 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
 
 def _typeset(book: Book, environment, html_path: Path, result: BuildResult, handouts: list[Handout],
              targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> bytes | None:
-    """Typeset the dossier's parts and the handouts in parallel (cached); merge the dossier,
-    stamp its folios and contents numbers, and write every PDF. Returns the merged dossier as
-    written before its objects are packed (what the impositions start from), if it was built."""
+    """Typeset the parts of the dossier, of the booklet (the same book on half-size pages) and
+    the handouts, all on the same workers (cached); merge each edition, stamp its folios and
+    contents numbers, and write every PDF. Returns the merged dossier as written before its
+    objects are packed (what the print variant starts from), if it was built."""
     settings = book.settings
     out_dir = settings.path("output_dir")
-    dossier = "dossier" in targets
-    merged = None
+    editions = {name: edition for name, edition in (("dossier", book), ("booklet", replace(book, settings=settings.for_booklet())))
+                if name in targets}
     roots = [settings.root, *TOOL_FOLDERS]
     parts_cache = cache_dir(settings) / "parts"
-    assets = typeset.asset_digest([template_file(settings, "dossier.css"), *font_files()])
+    assets = typeset.asset_digest([*stylesheets(settings.for_booklet()), *font_files()])
 
     def lay_out(parts, ready=None):
         return typeset.typeset_parts(parts, html_path, roots, parts_cache, assets, pool, ready)
 
     with _stage(result, "typeset"):
-        parts = [front_part(book, environment, html_path), *body_parts(book, environment, html_path)] if dossier else []
+        parts = {name: [front_part(edition, environment, html_path), *body_parts(edition, environment, html_path)]
+                 for name, edition in editions.items()}
         handouts, extra = _handout_parts(book, environment, html_path, handouts, result)
-        pages = merge.Pages(len(parts))
-        laid_all = lay_out(parts + extra, lambda i, laid: pages.add(i, laid) if i < len(parts) else None)
-        laid, laid_handouts = laid_all[: len(parts)], laid_all[len(parts):]
-        digits = max(SLOT_DIGITS, len(str(len(typeset.place(parts, laid).page_kinds)))) if dossier else SLOT_DIGITS
-        if digits > SLOT_DIGITS:  # a book of 1,000 pages or more: wider slots in the contents
-            parts[0] = front_part(book, environment, html_path, digits)
-            laid[0] = lay_out(parts[:1])[0]
-            pages = merge.Pages(len(parts))
-            for i, part_laid in enumerate(laid):
-                pages.add(i, part_laid)
-        result.typeset_parts = sum(1 for part in laid + laid_handouts if not part.cached)
-        result.parts = len(laid) + len(laid_handouts)
-        placed = typeset.place(parts, laid)
-        for part, part_laid, offset in zip(parts, laid, placed.offsets):
-            result.warnings += part.problems(part_laid, offset)
+        pages, first, count = {}, {}, 0  # per edition: its pages as they come in; its first part's index among all
+        for name in editions:
+            pages[name], first[name] = merge.Pages(len(parts[name])), count
+            count += len(parts[name])
+
+        def ready(index: int, laid: typeset.Laid) -> None:
+            for name in editions:
+                if 0 <= index - first[name] < len(parts[name]):
+                    pages[name].add(index - first[name], laid)
+
+        everything = [part for name in editions for part in parts[name]]
+        laid_all = lay_out(everything + extra, ready)
+        laid = {name: laid_all[first[name]: first[name] + len(parts[name])] for name in editions}
+        laid_handouts = laid_all[len(everything):]
+        digits, placed = {}, {}
+        for name, edition in editions.items():
+            digits[name] = max(SLOT_DIGITS, len(str(len(typeset.place(parts[name], laid[name]).page_kinds))))
+            if digits[name] > SLOT_DIGITS:  # a book of 1,000 pages or more: wider slots in the contents
+                parts[name][0] = front_part(edition, environment, html_path, digits[name])
+                laid[name][0] = lay_out(parts[name][:1])[0]
+                pages[name] = merge.Pages(len(parts[name]))
+                for i, part_laid in enumerate(laid[name]):
+                    pages[name].add(i, part_laid)
+            placed[name] = typeset.place(parts[name], laid[name])
+            where = " of the booklet" if name == "booklet" else ""
+            for part, part_laid, offset in zip(parts[name], laid[name], placed[name].offsets):
+                result.warnings += [p for p in part.problems(part_laid, offset, where) if p not in result.warnings]
+        result.typeset_parts = sum(1 for part in laid_all if not part.cached)
+        result.parts = len(laid_all)
         for handout, part, laid_handout in zip(handouts, extra, laid_handouts):
             result.warnings += part.problems(laid_handout, 0, f" of {handout.name}.pdf")
             if laid_handout.pages > handout.max_pages:
                 result.warnings.append(warning(part.source, 1, f"the handout runs to {laid_handout.pages} pages; "
                                                f"its template '{handout.template}' is for {handout.max_pages} at most"))
         _stop_if_strict(strict, result)
+    merged = None
     with _stage(result, "merge"):
         layer_keys: list[str] = []
-        if dossier:
-            layers = []
-            # The folio layer in two documents, one per worker, the second starting on a right-hand page.
-            half = len(placed.page_kinds) // 4 * 2
-            for start, stop in ((0, half), (half, len(placed.page_kinds))) if half else ((0, len(placed.page_kinds)),):
-                layer_html = folio_layer(book, environment, html_path, placed.page_kinds[start:stop], start,
-                                         _contents_stamps(book, placed, digits))
-                layer, key = typeset.render_cached(layer_html, html_path, roots, parts_cache, assets, pool)
-                layers.append(layer)
-                layer_keys.append(key)
-            writer = merge.merge(pages, parts, laid, placed, layers, _metadata(settings), settings.language)
-            pdf_path = out_dir / "dossier.pdf"
-            plain = io.BytesIO()
-            writer.write(plain)
-            merged = plain.getvalue()
-            outputs.write(pdf_path, lambda handle: compact.write(merged, handle))
-            result.pages = len(placed.page_kinds)
-            result.outputs.append(pdf_path)
-            result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
+        for name, edition in editions.items():
+            data, keys = _merge(edition, environment, html_path, pages[name], parts[name], laid[name], placed[name],
+                                digits[name], roots, parts_cache, assets, pool)
+            layer_keys += keys
+            if name == "dossier":
+                merged = data
+                pdf_path = out_dir / "dossier.pdf"
+                outputs.write(pdf_path, lambda handle: compact.write(data, handle))
+                result.pages = len(placed[name].page_kinds)
+                result.outputs.append(pdf_path)
+                result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
+            else:
+                _write(result, outputs, out_dir / "dossier-booklet.pdf",
+                       lambda f, data=data: impose.booklet(io.BytesIO(data), settings.page_size_pt, f),
+                       f"{len(placed[name].page_kinds)} pages of {edition.settings.paper.replace('HALF-LETTER', 'half-letter')} on {{}} sides, "
+                       "to print duplex, flipped on the short edge")
         for handout, laid_handout in zip(handouts, laid_handouts):
             _write_handout(settings, handout, laid_handout, out_dir / "handouts" / f"{handout.name}.pdf", result, outputs)
-        if {"dossier", "handouts"} <= targets:  # a build of everything knows what is still in use
-            typeset.prune_cache(parts_cache, laid + laid_handouts, also=tuple(layer_keys))
+        if {"dossier", "booklet", "handouts"} <= targets:  # a build of everything knows what is still in use
+            typeset.prune_cache(parts_cache, laid_all, also=tuple(layer_keys))
     return merged
+
+
+def _merge(book: Book, environment, html_path: Path, pages: merge.Pages, parts, laid, placed: typeset.Placed,
+           digits: int, roots, parts_cache: Path, assets: bytes, pool: Pool | None) -> tuple[bytes, list[str]]:
+    """One edition's merged PDF (folios and contents numbers stamped, links, bookmarks, metadata),
+    and the cache keys of its folio layers."""
+    layers, keys = [], []
+    # The folio layer in two documents, one per worker, the second starting on a right-hand page.
+    half = len(placed.page_kinds) // 4 * 2
+    for start, stop in ((0, half), (half, len(placed.page_kinds))) if half else ((0, len(placed.page_kinds)),):
+        layer_html = folio_layer(book, environment, html_path, placed.page_kinds[start:stop], start,
+                                 _contents_stamps(book, placed, digits))
+        layer, key = typeset.render_cached(layer_html, html_path, roots, parts_cache, assets, pool)
+        layers.append(layer)
+        keys.append(key)
+    writer = merge.merge(pages, parts, laid, placed, layers, _metadata(book.settings), book.settings.language)
+    plain = io.BytesIO()
+    writer.write(plain)
+    return plain.getvalue(), keys
 
 
 def _handout_parts(book: Book, environment, html_path: Path, handouts: list[Handout],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +19,10 @@ from .read.typography import smart_quotes, smart_values
 
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
 
-PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in"}
+PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in", "A5": "148mm 210mm", "HALF-LETTER": "5.5in 8.5in"}
+# The booklet is typeset on half the paper's sheet (its own stylesheet, booklet.css), two pages
+# to a side; only A4 and Letter are settings.
+BOOKLET_PAPER = {"A4": "A5", "LETTER": "HALF-LETTER"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,14 @@ class Settings:
         """Portrait width and height in points."""
         units = {"mm": 72 / 25.4, "in": 72.0}
         return tuple(float(v[:-2]) * units[v[-2:]] for v in self.page_size.split())
+
+    @property
+    def booklet(self) -> bool:
+        """Whether these are the booklet's pages (half a sheet of the paper set)."""
+        return self.paper.upper() in BOOKLET_PAPER.values()
+
+    def for_booklet(self) -> "Settings":
+        return replace(self, paper=BOOKLET_PAPER[self.paper.upper()])
 
     @property
     def landscape_size(self) -> str:

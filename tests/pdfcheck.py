@@ -48,3 +48,21 @@ def contents_entries(pdf) -> list[tuple[str, int]]:
 
 def page_texts(pdf) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
+
+
+def body_size(pdf, pages=None) -> float:
+    """The size, in points as printed, that most of the text is set in (the body's): each piece's
+    font size through its text and drawing matrices (a page drawn scaled on a sheet counts scaled)."""
+    from collections import Counter
+
+    sizes: Counter = Counter()
+
+    def visit(text, cm, tm, font, size):
+        scale = (abs(tm[0] * cm[0] + tm[1] * cm[2]) ** 2 + abs(tm[0] * cm[1] + tm[1] * cm[3]) ** 2) ** 0.5
+        if text.strip():
+            sizes[round(size * scale, 1)] += len(text.strip())
+
+    reader = PdfReader(pdf)
+    for page in reader.pages[pages or slice(None)]:
+        page.extract_text(visitor_text=visit)
+    return sizes.most_common(1)[0][0]

@@ -263,7 +263,7 @@ def test_an_edit_retypesets_only_its_part_and_matches_a_clean_build(project, tmp
     edit(project / "content/02-second.md", "A later citation", "A later and longer citation")
     incremental = run_build(project, "-v", env=SAME_DATE)
     assert incremental.returncode == 0, incremental.stderr
-    assert "parts typeset: 1 of 4" in incremental.stdout  # the edited chapter only
+    assert "parts typeset: 2 of 8" in incremental.stdout  # the edited chapter only, in the dossier and the booklet
     clean = tmp_path / "clean"
     shutil.copytree(project, clean, ignore=shutil.ignore_patterns("output"))
     assert run_build(clean, env=SAME_DATE).returncode == 0
@@ -277,7 +277,7 @@ def test_pages_that_move_get_new_contents_numbers_without_typesetting_the_front_
     edit(project / "content/01-first.md", "\n## ", "\n" + "\n\n".join([paragraph] * 14) + "\n\n## ")
     result = run_build(project, "-v", env=SAME_DATE)
     assert result.returncode == 0, result.stderr
-    assert "parts typeset: 1 of 4" in result.stdout  # the first chapter; the contents is stamped
+    assert "parts typeset: 2 of 8" in result.stdout  # the first chapter (A4, A5); the contents is stamped
     after = contents_entries(project / "output" / "dossier.pdf")
     pages = page_texts(project / "output" / "dossier.pdf")
     assert len(after) == len(before) >= 3
@@ -292,7 +292,7 @@ def test_a_changed_stylesheet_retypesets_every_part(project):
     (project / "templates" / "dossier.css").write_text(css.replace("font-size: 10.5pt;", "font-size: 11pt;", 1), encoding="utf-8")
     result = run_build(project, "-v")
     assert result.returncode == 0, result.stderr
-    assert "parts typeset: 4 of 4" in result.stdout
+    assert "parts typeset: 8 of 8" in result.stdout  # the dossier's four and the booklet's
 
 
 def test_a_failing_handout_spares_the_other_outputs(project):

@@ -11,7 +11,7 @@ from dossier.project import load_settings
 from dossier.pdf.impose import booklet_order
 from dossier.pipeline import build
 from dossier.typeset.pool import Pool
-from pdfcheck import contents_entries, page_texts
+from pdfcheck import body_size, contents_entries, page_texts
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,21 +113,32 @@ def test_booklet_order_pads_to_fours_and_puts_the_cover_first(pages, first):
 
 def test_booklet_sheets_landscape_even_sides_cover_on_the_first_front(shipped):
     out, result = shipped
-    dossier = PdfReader(out / "dossier.pdf")
     booklet = PdfReader(out / "dossier-booklet.pdf")
+    pages = int(re.match(r"(\d+) pages of A5", result.described[out / "dossier-booklet.pdf"]).group(1))
     assert len(booklet.pages) % 2 == 0
-    assert len(booklet.pages) * 2 == -(-len(dossier.pages) // 4) * 4
+    assert len(booklet.pages) * 2 == -(-pages // 4) * 4
     for page in booklet.pages:
         assert page.mediabox.width > page.mediabox.height
-    # A5 pages on A4: each page is drawn at half the sheet's width
+    # A5 pages on A4, 1:1: each page is drawn at its own size on half the sheet
     first = booklet.pages[0]
     assert abs(float(first.mediabox.width) - 841.89) < 1 and abs(float(first.mediabox.height) - 595.28) < 1
     drawn = re.findall(rb"q ([-\d. ]+) cm /P(\d) Do Q", first.get_contents().get_data())
+    for matrix, _ in drawn:
+        assert [round(float(v), 3) for v in matrix.split()[:4]] == [1, 0, 0, 1]
     # The first sheet's front: the last page on the left (a blank where the pages were padded to
     # fours) and the cover on the right.
-    assert len(drawn) == (2 if len(dossier.pages) % 4 == 0 else 1)
+    assert len(drawn) == (2 if pages % 4 == 0 else 1)
     assert float(drawn[-1][0].split()[4]) >= float(first.mediabox.width) / 2 - 1  # the cover on the right half
     assert "Peace with Moscow" in first.extract_text()
+
+
+def test_booklet_is_typeset_for_its_page_not_shrunk(shipped):
+    """Its own pages, contents and folios, and body text of at least 9.5 pt on the printed sheet."""
+    out, _ = shipped
+    assert body_size(out / "dossier.pdf", slice(5, 9)) == 12
+    assert 9.5 <= body_size(out / "dossier-booklet.pdf", slice(2, 6)) <= 10.5  # sides with chapter text
+    first_sheet = PdfReader(out / "dossier-booklet.pdf").pages[2].extract_text()  # its page 3: the contents
+    assert "Contents" in first_sheet and "After the Empire" in first_sheet
 
 
 def test_print_variant_has_bleed_and_trim_boxes(shipped):

@@ -1,6 +1,6 @@
-"""Print production from the finished dossier PDF: the saddle-stitched booklet and the
-print-shop variant with bleed and crop marks. Both are geometry on existing pages (pypdf),
-so they cost no typesetting.
+"""Print production from finished PDFs: the saddle-stitched booklet (the booklet's own
+half-size pages, two to a side) and the print-shop variant of the dossier with bleed and crop
+marks. Both are geometry on existing pages (pypdf), so they cost no typesetting.
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def booklet_order(pages: int) -> list[tuple[int | None, int | None]]:
 def booklet(source: Path, sheet_size: tuple[float, float], target) -> int:
     """Impose ``source`` two pages to a side on landscape sheets of ``sheet_size`` (portrait w, h).
 
-    Each page is scaled to half a sheet (A4 pages become A5 on A4); a landscape page is
-    turned to fit. Writes to ``target`` (a file object); returns the number of sides.
+    Each page goes on half a sheet: A5 pages on A4 at their own size (as the booklet's are);
+    larger pages are scaled down to fit. A landscape page is turned to fit. Writes to ``target`` (a file object); returns the number of sides.
     """
     writer = PdfWriter(clone_from=source)
     originals = list(writer.pages)
