@@ -64,7 +64,7 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
 
 def stylesheets(settings: Settings) -> list[Path]:
     """The print stylesheet; for the booklet's half-size pages, its own after it."""
-    return [template_file(settings, name) for name in ("dossier.css", "booklet.css")[: 2 if settings.booklet else 1]]
+    return [template_file(settings, name) for name in ("dossier.css", "booklet.css")[: 2 if settings.half_sheet else 1]]
 
 
 def weasyprint_version() -> str:
@@ -98,12 +98,14 @@ def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> 
         html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter}, environment)
         notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
         headings = ((1, f"{slug}-title", chapter.chapter.title), *chapter.headings)
-        parts.append(Part(slug, "chapter", html_text, notes, headings, chapter.chapter.location.path, chapter.note_lines))
+        parts.append(Part(slug, "chapter", html_text, notes, headings, chapter.chapter.location.path, chapter.note_lines,
+                          (chapter.chapter.body_line, chapter.chapter.body)))
     if book.bibliography:
         bib_files = sorted({book.references[key].location.path for key, _ in book.bibliography})
         parts.append(Part("back", "back", assemble(book, html_path, "part.html.j2", {"kind": "back"}, environment),
                           headings=((1, "bibliography-title", "Bibliography"),
-                                    *((2, id_, title) for id_, title, *_ in book.bibliography_sections if title)), source=bib_files[0]))
+                                    *((2, id_, title) for id_, title, *_ in book.bibliography_sections if title)), source=bib_files[0],
+                          text=(1, _read(book.settings.root / bib_files[0]))))
     return parts
 
 
@@ -113,7 +115,7 @@ def handout_part(book: Book, handout: Handout, environment: jinja2.Environment, 
     html_text = assemble(book, html_path, f"{handout.template}.html.j2", {"handout": handout}, environment)
     notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
     return Part(f"handout-{handout.name}", "handout", html_text, notes, source=chapter.chapter.location.path,
-                note_lines=chapter.note_lines)
+                note_lines=chapter.note_lines, text=(chapter.chapter.body_line, chapter.chapter.body))
 
 
 def folio_layer(book: Book, environment: jinja2.Environment, html_path: Path, kinds: list[str], first: int,
@@ -127,6 +129,14 @@ def folio_layer(book: Book, environment: jinja2.Environment, html_path: Path, ki
 def _folio_page(kind: str) -> str:
     """The named page that draws (or, for the front matter and padding, omits) a folio."""
     return {"front": "front", "pad": "front", "landscape": "landscape"}.get(kind, "auto")
+
+
+def _read(path: Path) -> str:
+    """A source file's text, to find the audit's findings in; none where it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _relative(path: Path, start: Path) -> str:

@@ -79,16 +79,17 @@ def notes_off_page(anchors: dict[str, int], note_ids: list[tuple[str, str]]) -> 
     return off
 
 
-# Where WeasyPrint cannot keep a note on its call's page (a page already full of notes,
-# widow and orphan rules pulling lines about), the block holding the call is nudged:
-# first its widow and orphan rules yield to the note; then it starts a new page.
-NUDGES = ("note-fit", "note-break")
+# Where WeasyPrint cannot keep a note on its call's page (a page already full of notes, a note
+# too long for what is left of the page), the block holding the call starts a new page, with the
+# headings above it. (Letting the block's widow and orphan rules give first was tried: in this
+# dossier it never kept a note on its page, and cost a layout each time.)
+NUDGE = "note-break"
 _BLOCK_RE = re.compile(r"<(p|li|td|th|blockquote|dd|figcaption|h[1-6])\b[^>]*>")
 
 
-def nudge(html_text: str, levels: dict[str, int]) -> str:
-    """Mark the block holding each listed note's call with the class of its nudge level."""
-    for note_id, level in levels.items():
+def nudge(html_text: str, notes: set[str] | list[str]) -> str:
+    """Mark the block holding each listed note's call (or the headings right above it) to start a new page."""
+    for note_id in notes:
         call = html_text.find(f'id="call-{note_id.removeprefix("note-")}"')
         if call < 0:
             continue
@@ -97,9 +98,8 @@ def nudge(html_text: str, levels: dict[str, int]) -> str:
             block = match
         if block is None:
             continue
-        if level >= 2:
-            block = _heading_before(html_text, block) or block
-        html_text = html_text[: block.start()] + _add_class(block.group(0), NUDGES[min(level, len(NUDGES)) - 1]) + html_text[block.end():]
+        block = _heading_before(html_text, block) or block
+        html_text = html_text[: block.start()] + _add_class(block.group(0), NUDGE) + html_text[block.end():]
     return html_text
 
 

@@ -42,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
                              "or watch (rebuild on every save, with a live preview on localhost)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took")
     parser.add_argument("--strict", action="store_true", help="fail (exit status 1) on any warning, as on an error")
+    parser.add_argument("--audit", action="store_true", help="report what the page audit finds (holes above notes, hyphens at a "
+                                                               "page turn, loose lines…) as warnings; -v lists it in any case")
     parser.add_argument("--root", type=Path, default=TOOL_ROOT, help="the project folder (default: this tool's folder)")
     parser.add_argument("--paper", choices=["A4", "Letter"], help="paper size, overriding the setting")
     parser.add_argument("--port", type=int, default=8000, help="watch: the preview's port on 127.0.0.1 (0: any free port)")
@@ -53,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     strict = args.strict
-    overrides = {"paper": args.paper} if args.paper else None
+    overrides = {**({"paper": args.paper} if args.paper else {}), **({"page_audit": True} if args.audit else {})} or None
     try:
         settings = load_settings(args.root, overrides)
         strict = args.strict or settings.strict
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 watch(settings, args.port, _say, overrides, pool=pool, strict=strict)
             return 0
         targets = TARGETS_OF[args.output]
+        if args.output == "all" and not settings.booklet:  # the setting leaves it out of a full build
+            targets = tuple(target for target in targets if target != "booklet")
         output_dir = settings.path("output_dir")
         clear_damaged_cache(output_dir)
         digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
@@ -122,6 +126,14 @@ def report(result: BuildResult, verbose: bool) -> int:
         print(f"  {'total':<12} {total:6.2f} s")
         if result.parts:
             print(f"  parts typeset: {result.typeset_parts} of {result.parts} (the others unchanged, from the cache)")
+        for name, figures in result.audit_figures.items():
+            share = figures["wide"] / figures["justified"] if figures["justified"] else 0
+            print(f"  page audit ({name}): {figures['pages']} pages; largest gaps above notes or foot "
+                  f"{', '.join(f'{gap:g}' for gap in figures['gaps'][:3])} mm; {figures['justified']} justified lines, "
+                  f"{share:.1%} with word spaces over 0.45 em, the widest {figures['widest']:g} em; {figures['hyphens']} hyphens")
+        if result.audit and result.audit[0] not in result.warnings:
+            for problem in result.audit:
+                print(f"  {problem}".replace(": warning: ", ": ", 1))
     if result.failed:
         count = len(result.failed)
         print(f"build incomplete: {count} error{'s' if count != 1 else ''}; the outputs they concern were not written", file=sys.stderr)

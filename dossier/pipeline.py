@@ -38,6 +38,8 @@ class BuildResult:
     parts: int = 0
     described: dict[Path, str] = field(default_factory=dict)  # output -> what it holds
     failed: list[Problem] = field(default_factory=list)  # errors of outputs that were skipped
+    audit: list[Problem] = field(default_factory=list)  # the page audit's findings, shown with -v (warnings with --audit)
+    audit_figures: dict[str, dict] = field(default_factory=dict)  # per edition: pages, gaps, justified, wide, widest, hyphens
 
 
 def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, strict: bool = False) -> BuildResult:
@@ -136,13 +138,18 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             where = " of the booklet" if name == "booklet" else ""
             for part, part_laid, offset in zip(parts[name], laid[name], placed[name].offsets):
                 result.warnings += [p for p in part.problems(part_laid, offset, where) if p not in result.warnings]
+                result.audit += part.findings(part_laid, offset, where)
+            result.audit_figures[name] = _audit_figures(parts[name], laid[name], placed[name])
         result.typeset_parts = sum(1 for part in laid_all if not part.cached)
         result.parts = len(laid_all)
         for handout, part, laid_handout in zip(handouts, extra, laid_handouts):
             result.warnings += part.problems(laid_handout, 0, f" of {handout.name}.pdf")
+            result.audit += part.findings(laid_handout, 0, f" of {handout.name}.pdf")
             if laid_handout.pages > handout.max_pages:
                 result.warnings.append(warning(part.source, 1, f"the handout runs to {laid_handout.pages} pages; "
                                                f"its template '{handout.template}' is for {handout.max_pages} at most"))
+        if settings.page_audit:
+            result.warnings += result.audit
         _stop_if_strict(strict, result)
     merged = None
     with _stage(result, "merge"):
@@ -187,6 +194,18 @@ def _merge(book: Book, environment, html_path: Path, pages: merge.Pages, parts, 
     plain = io.BytesIO()
     writer.write(plain)
     return plain.getvalue(), keys
+
+
+def _audit_figures(parts: list[typeset.Part], laid: list[typeset.Laid], placed: typeset.Placed) -> dict:
+    """The page audit's figures for one edition: its gaps above notes or foot in mm (on pages
+    that are not a part's last, nor the front matter's), justified lines and how many have wide
+    word spaces, the widest, hyphens."""
+    figures = {"pages": len(placed.page_kinds), "gaps": sorted((gap for part, part_laid in zip(parts, laid) if part.kind != "front"
+                                                               for _, gap in part_laid.audit.get("pages", [])[:-1]), reverse=True)}
+    for name in ("justified", "wide", "hyphens"):
+        figures[name] = sum(part.audit.get(name, 0) for part in laid)
+    figures["widest"] = max((part.audit.get("widest", 0) for part in laid), default=0)
+    return figures
 
 
 def _handout_parts(book: Book, environment, html_path: Path, handouts: list[Handout],

@@ -41,6 +41,8 @@ class Settings:
     output_dir: str = "output"
     ibid: bool = False  # Chicago: "Ibid." for an immediately repeated work (off, as the 18th ed. advises)
     strict: bool = False  # any warning fails the build (as --strict does)
+    booklet: bool = True  # `build.py` (all) makes the booklet too; `build.py booklet` makes it anyway
+    page_audit: bool = False  # the page audit's findings are warnings (as --audit makes them); -v lists them anyway
     # The bibliography in sections, as biblatex's \printbibliography[keyword=…]: (title, keyword,
     # note) each; an entry goes in the first whose keyword its `keywords` field holds (a section
     # without a keyword takes the rest); a section with no entries is left out.
@@ -60,7 +62,7 @@ class Settings:
         return tuple(float(v[:-2]) * units[v[-2:]] for v in self.page_size.split())
 
     @property
-    def booklet(self) -> bool:
+    def half_sheet(self) -> bool:
         """Whether these are the booklet's pages (half a sheet of the paper set)."""
         return self.paper.upper() in BOOKLET_PAPER.values()
 
@@ -73,6 +75,14 @@ class Settings:
 
     def path(self, name: str) -> Path:
         return self.root / getattr(self, name)
+
+
+def hyphenation(language: str) -> str:
+    """The language tag to set text in a ``language`` with, chosen for the patterns WeasyPrint
+    splits its words by. For English, the American set (Liang's, from TeX), which splits by
+    pronunciation: trea-ties, Arti-cle, ter-ri-tory, Lithua-nian; plain "en" is the British set
+    in pyphen, which gives treat-ies, Art-icle, ter-rit-ory and leaves Lithuanian whole."""
+    return "en-US" if language.lower() == "en" else language
 
 
 def build_date() -> datetime:
@@ -162,7 +172,7 @@ def _setting(name: str, value):
             if not isinstance(item, str):
                 raise ValueError(f"a string or a list of strings, not an array holding {_kind(item)}")
         return tuple(value)
-    if name in ("ibid", "strict", "full_note_each_chapter"):
+    if name in ("ibid", "strict", "full_note_each_chapter", "page_audit", "booklet"):
         if not isinstance(value, bool):
             raise ValueError(f"true or false, not {_kind(value)}")
         return value
@@ -248,6 +258,7 @@ def template_environment(settings: Settings) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["css_string"] = css_string
+    environment.filters["hyphenation"] = hyphenation
     return environment
 
 

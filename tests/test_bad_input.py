@@ -51,7 +51,7 @@ CASES = {
                                  "templates/title-page.html.j2:1: is not saved as UTF-8 text", 1),
     "content folder outside": (lambda p, o: (p / "pyproject.toml").write_text(
         (p / "pyproject.toml").read_text(encoding="utf-8") + f'content_dir = "{os.path.relpath(o, p)}"\n', encoding="utf-8"),
-        "pyproject.toml:6: content_dir names", 1),
+        "pyproject.toml:7: content_dir names", 1),
     "dangling link": (lambda p, o: link(p / "content/03-gone.md", o / "no-such-file.md"),
                       "content/03-gone.md: is a link to", 1),
     "folder named like a chapter": (lambda p, o: (p / "content/03-folder.md").mkdir(), "content/03-folder.md: is a folder", 1),
@@ -76,7 +76,7 @@ CASES = {
                            "content/02-second.md:2: title must be a single text, not a mapping", 1),
     "nocite unknown": (lambda p, o: (p / "pyproject.toml").write_text(
         (p / "pyproject.toml").read_text(encoding="utf-8") + 'nocite = ["nobody2000"]\n', encoding="utf-8"),
-        "pyproject.toml:6: nocite: unknown citation key 'nobody2000'", 1),
+        "pyproject.toml:7: nocite: unknown citation key 'nobody2000'", 1),
     "a chapter of 3 million characters": (lambda p, o: (p / "content/03-huge.md").write_text("word " * 600_000, encoding="utf-8"),
                                           "content/03-huge.md:1: the chapter is 3,000,000 characters long", 1),
     "a file linked to a device": (lambda p, o: link(p / "content/notes.txt", "/dev/zero"), "", 0),
@@ -180,10 +180,10 @@ def test_a_build_stopped_after_it_wrote_the_dossier_leaves_every_output_as_it_wa
     edit(project / "content/02-second.md", "A later citation", "A later and longer citation")
 
     def stopped(*_args):
-        raise KeyboardInterrupt  # Ctrl-C once dossier.pdf is made, while the booklet is
+        raise KeyboardInterrupt  # Ctrl-C once dossier.pdf is made, while the print variant is
 
-    monkeypatch.setattr(impose, "booklet", stopped)
-    result = run_build(project, "all")
+    monkeypatch.setattr(impose, "print_variant", stopped)
+    result = run_build(project, "print")
     assert result.returncode == 130
     assert {path: path.read_bytes() for path in (project / "output").glob("*.*") if path.is_file()} == before
     assert list((project / "output").rglob("*.part")) == []

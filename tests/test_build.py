@@ -87,16 +87,28 @@ def test_html_classes_for_notes_and_bibliography(built):
 
 def test_running_heads_and_no_head_on_chapter_opening(built):
     root, _ = built
-    texts = pages_text(root / "output" / "dossier.pdf")
+    texts = [text.replace("\xa0", " ") for text in pages_text(root / "output" / "dossier.pdf")]  # "Chapter 2" is tied
     opening = next(i for i, t in enumerate(texts) if "CHAPTER 2" in t.upper() and "Second Chapter" in t)
     assert not texts[opening].strip().startswith("Second")  # no running head on the opening page
 
 
 def test_letter_paper_by_setting(project):
-    result = run_build(project, "--paper", "Letter")
+    result = run_build(project, "pdf", "--paper", "Letter")
     assert result.returncode == 0, result.stderr
     box = PdfReader(project / "output" / "dossier.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+
+
+def test_the_booklet_is_left_out_of_a_full_build_by_setting_and_made_when_asked(project):
+    """The minimal project says ``booklet = false``: ``build.py`` makes the rest; ``build.py booklet``
+    typesets the book again on A5 pages, two to a side of an A4 sheet."""
+    booklet = project / "output" / "dossier-booklet.pdf"
+    assert not booklet.exists()
+    result = run_build(project, "booklet", "-v")
+    assert result.returncode == 0, result.stderr
+    assert "parts typeset: 4 of 4" in result.stdout and re.search(r"\d+ pages of A5 on \d+ sides", result.stdout)
+    sheet = PdfReader(booklet).pages[0].mediabox
+    assert (round(float(sheet.width)), round(float(sheet.height))) == (842, 595)
 
 
 def test_a4_by_default(built):
@@ -181,7 +193,7 @@ ESCAPES = [
 @pytest.mark.parametrize("snippet", ESCAPES)
 def test_escape_attempts_warn_and_never_enter_the_pdf(project, snippet):
     edit(project / "content/02-second.md", "A later citation", f"{snippet}\n\nA later citation")
-    result = run_build(project)
+    result = run_build(project, "pdf")
     assert result.returncode == 0, result.stderr
     assert re.search(r"content/02-second\.md:7: warning: not included: ", result.stderr), result.stderr
     data = (project / "output" / "dossier.pdf").read_bytes()
@@ -193,7 +205,7 @@ def test_escape_attempts_warn_and_never_enter_the_pdf(project, snippet):
 def test_symlink_out_of_the_project_is_refused(project):
     (project / "content" / "map.png").symlink_to("/etc/passwd")
     edit(project / "content/02-second.md", "A later citation", "![map](map.png)\n\nA later citation")
-    result = run_build(project)
+    result = run_build(project, "pdf")
     assert result.returncode == 0
     assert "content/02-second.md:7: warning: not included: map.png (outside the project)" in result.stderr
 
@@ -204,7 +216,7 @@ def test_image_inside_the_project_is_included(project):
     png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
     (project / "content" / "dot.png").write_bytes(png)
     edit(project / "content/02-second.md", "A later citation", "![dot](dot.png)\n\nA later citation")
-    result = run_build(project)
+    result = run_build(project, "pdf")
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
     assert b"/Subtype /Image" in (project / "output" / "dossier.pdf").read_bytes()
 
@@ -263,7 +275,7 @@ def test_an_edit_retypesets_only_its_part_and_matches_a_clean_build(project, tmp
     edit(project / "content/02-second.md", "A later citation", "A later and longer citation")
     incremental = run_build(project, "-v", env=SAME_DATE)
     assert incremental.returncode == 0, incremental.stderr
-    assert "parts typeset: 2 of 8" in incremental.stdout  # the edited chapter only, in the dossier and the booklet
+    assert "parts typeset: 1 of 4" in incremental.stdout  # the edited chapter only
     clean = tmp_path / "clean"
     shutil.copytree(project, clean, ignore=shutil.ignore_patterns("output"))
     assert run_build(clean, env=SAME_DATE).returncode == 0
@@ -277,7 +289,7 @@ def test_pages_that_move_get_new_contents_numbers_without_typesetting_the_front_
     edit(project / "content/01-first.md", "\n## ", "\n" + "\n\n".join([paragraph] * 14) + "\n\n## ")
     result = run_build(project, "-v", env=SAME_DATE)
     assert result.returncode == 0, result.stderr
-    assert "parts typeset: 2 of 8" in result.stdout  # the first chapter (A4, A5); the contents is stamped
+    assert "parts typeset: 1 of 4" in result.stdout  # the first chapter; the contents is stamped
     after = contents_entries(project / "output" / "dossier.pdf")
     pages = page_texts(project / "output" / "dossier.pdf")
     assert len(after) == len(before) >= 3
@@ -292,7 +304,7 @@ def test_a_changed_stylesheet_retypesets_every_part(project):
     (project / "templates" / "dossier.css").write_text(css.replace("font-size: 10.5pt;", "font-size: 11pt;", 1), encoding="utf-8")
     result = run_build(project, "-v")
     assert result.returncode == 0, result.stderr
-    assert "parts typeset: 8 of 8" in result.stdout  # the dossier's four and the booklet's
+    assert "parts typeset: 4 of 4" in result.stdout
 
 
 def test_a_failing_handout_spares_the_other_outputs(project):
@@ -308,7 +320,7 @@ def test_a_failing_handout_spares_the_other_outputs(project):
     result = run_build(project)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "content/handouts/bad.md:4: unknown citation key 'nobody'" in result.stderr
-    assert "wrote" in result.stdout and "handouts/good.pdf" in result.stdout and "dossier-booklet.pdf" in result.stdout
+    assert "wrote" in result.stdout and "handouts/good.pdf" in result.stdout and "dossier.pdf" in result.stdout
     assert bad_pdf.read_bytes() == before  # the last good one stays
     assert "A better handout" in "".join(pages_text(project / "output" / "handouts" / "good.pdf"))
 

@@ -236,7 +236,8 @@ def test_every_quote_and_apostrophe_a_reader_sees_is_curly(shipped):
     """Generated text too: titles from front matter and settings (contents, running heads,
     bookmarks, metadata), the data's labels in the timeline and tables, the class material."""
     out, _ = shipped
-    for path in [out / "dossier.pdf", out / "dossier-booklet.pdf", *sorted((out / "handouts").glob("*.pdf"))]:
+    # (the booklet is set from the same HTML, through the same templates, as the dossier)
+    for path in [out / "dossier.pdf", *sorted((out / "handouts").glob("*.pdf"))]:
         reader = PdfReader(path)
         texts = [page.extract_text() for page in reader.pages]
         texts += [str(value) for value in (reader.metadata or {}).values()]
@@ -257,3 +258,18 @@ def test_the_dossier_is_no_larger_than_a_quarter_over_one_weasyprint_call(shippe
     subprocess.run([sys.executable, "-c", code, str(out / "dossier.html"), str(single)], check=True, timeout=120)
     size, reference = (out / "dossier.pdf").stat().st_size, single.stat().st_size
     assert size <= 1.25 * reference, (size, reference)
+
+
+def test_page_audit_of_the_dossier_and_the_booklet(shipped):
+    """No word split across a page turn or with fewer than three letters on a side, no line wider
+    than its measure, no paragraph ending on a scrap (A4); at most 8 % of justified lines with word
+    spaces over 0.45 em in either edition. Every finding names its file and line."""
+    _, result = shipped
+    found = [str(problem) for problem in result.audit]
+    assert not [f for f in found if "across the turn" in f or "letter on one side" in f or "letters on one side" in f or "wider than its measure" in f]
+    assert not [f for f in found if "ends with only" in f and "booklet" not in f]
+    for name in ("dossier", "booklet"):
+        figures = result.audit_figures[name]
+        assert figures["justified"] > 400 and figures["wide"] <= 0.08 * figures["justified"], (name, figures)
+    assert all(re.match(r"(content|bib)/[\w.-]+:\d+: warning: page audit: ", f) for f in found), found
+    assert not [w for w in result.warnings if "page audit" in w.message]  # shown with -v; warnings with --audit

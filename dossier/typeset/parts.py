@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import re
 import shutil
 from concurrent.futures import as_completed
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from ..problems import Problem, warning
 from .pool import Pool, in_worker
 
 MAX_PAGES = 200  # a part longer than this is likely a mistake (a pasted file, a runaway loop): said, not refused
-CACHE_VERSION = "5"  # bump when what a part's cache entry holds changes
+CACHE_VERSION = "6"  # bump when what a part's cache entry holds changes
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Part:
     headings: tuple[tuple[int, str, str], ...] = ()  # (level, id, text) for bookmarks
     source: str = ""  # the file it comes from, as the user sees it: where its problems are reported
     note_lines: tuple[int, ...] = ()  # the source line of each note's call, in order
+    text: tuple[int, str] = (1, "")  # (first line, text) of the source it was made from: where the audit's findings are looked up
 
     def problems(self, laid: Laid, first_page: int = 0, where: str = "") -> list[Problem]:
         """What its layout found, at the file and line that caused it; pages as printed."""
@@ -60,6 +62,42 @@ class Part:
                                                  f"({MAX_PAGES}): is all of it meant to be there?"))
         return found
 
+    def findings(self, laid: Laid, first_page: int = 0, where: str = "") -> list[Problem]:
+        """What the page audit found (``typeset/pages.py``), each at the line of the source that
+        holds the text concerned; pages as printed."""
+        return [warning(self.source, locate(self.text, text), "page audit: " + _FINDINGS[kind](first_page + page, where, text, figure))
+                for kind, page, text, figure in laid.findings]
+
+
+def _said(text: str) -> str:
+    """A line of the page as quoted in a message: its end, where the trouble is."""
+    text = text.replace("\u200b", "").replace("\xad", "").replace("\u2010", "-")
+    return f"“…{text[-40:]}”" if len(text) > 40 else f"“{text}”"
+
+
+_FINDINGS = {  # the page audit's findings (typeset/pages.py), in a reader's words
+    "gap": lambda page, where, text, lines: f"page {page}{where} leaves {lines:g} lines blank above its notes or foot, after {_said(text)}",
+    "turn": lambda page, where, text, _: f"a word is split across the turn of page {page}{where}: {_said(text)}",
+    "split": lambda page, where, text, letters: f"a word split with {letters} letter{'s' if letters != 1 else ''} on one side on page {page}{where}: {_said(text)}",
+    "fragment": lambda page, where, text, last: f"a paragraph ends with only “{last}” on its last line (page {page}{where})",
+    "space": lambda page, where, text, em: f"word spaces of {em:g} em in a justified line on page {page}{where}: {_said(text)}",
+    "overfull": lambda page, where, text, mm: f"a line {mm:g} mm wider than its measure on page {page}{where}: {_said(text)}",
+}
+
+
+def locate(source: tuple[int, str], text: str) -> int:
+    """The line of ``source`` (first line number, text) that best holds ``text``: the one with the
+    most of its words (of four letters or more), the first of equals; the first line if none."""
+    first, body = source
+    words = [word.lower() for word in re.findall(r"\w{4,}", text.replace("\u2010", "").replace("\u200b", ""))]
+    best, most = first, 0
+    for number, line in enumerate(body.split("\n")):
+        line = line.lower()
+        count = sum(word in line for word in words)
+        if count > most:
+            best, most = first + number, count
+    return best
+
 
 @dataclass
 class Laid:
@@ -72,6 +110,8 @@ class Laid:
     links: list[list]  # [page index, target id, [x1, y1, x2, y2] pt from the top]
     notes_off_page: list[list]  # [note id, call page, note page], pages 1-based within the part
     warnings: list[str] = field(default_factory=list)
+    findings: list[list] = field(default_factory=list)  # the page audit's: [kind, page, text, figure]
+    audit: dict = field(default_factory=dict)  # the page audit's figures (typeset/pages.py Audit.summary)
     cached: bool = False
     data: bytes = field(default=b"", repr=False)  # the PDF's bytes, as checked: what the merge reads
 
@@ -295,11 +335,15 @@ def _laid(data: dict, pdf: Path, payload: bytes, cached: bool) -> Laid:
     links = [[_page(page, pages), _text(target), [_number(v) for v in box]] for page, target, box in data["links"]]
     notes = [[_text(note), _page(call - 1, pages) + 1, note_page] for note, call, note_page in data["notes_off_page"]]
     warnings = [_text(text) for text in data["warnings"]]
+    findings = [[_text(kind), _page(page - 1, pages) + 1, _text(text), _number(figure) if kind not in ("fragment",) else _text(figure)]
+                for kind, page, text, figure in data["findings"]]
+    if any(kind not in _FINDINGS for kind, *_ in findings) or not isinstance(data["audit"], dict):
+        raise ValueError("findings")
     if (len(sizes) != pages or any(len(box) != 5 for box in anchors.values())
             or any(len(box) != 4 for _, _, box in links) or any(type(n) is not int for *_, n in notes)):
         raise ValueError("malformed")
     return Laid(pdf=pdf, pages=pages, sizes=sizes, anchors=anchors, links=links, notes_off_page=notes,
-                warnings=warnings, cached=cached, data=payload)
+                warnings=warnings, findings=findings, audit=data["audit"], cached=cached, data=payload)
 
 
 def _number(value) -> float:

@@ -18,7 +18,7 @@ import weasyprint
 
 from .. import audit
 from ..files import file_digest, write_atomically
-from . import patches
+from . import pages, patches
 from .fetcher import ConfinedFetcher
 
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
@@ -80,22 +80,53 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
     write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
 
 
+REPAIRS = 3  # layouts at most, after the notes are in place, to set still-flawed paragraphs another way
+
+
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
-    """Lay out one part (in a worker process), keeping every note on its call's page."""
-    levels: dict[str, int] = {}
-    adjusted = html_text
+    """Lay out one part (in a worker process): its paragraphs fitted (``pages.fit``), every note
+    kept on its call's page; then, where the page audit still finds a paragraph flawed (a word
+    split across a page turn, a scrap on its last line, a line stretched wide), that paragraph
+    set another way, if that serves the part better."""
+    folders = [Path(r) for r in roots]
+
+    def lay_out(text: str):
+        return layout(text, Path(base_url), folders)
+
+    numbered = pages.number_paragraphs(html_text)
+    fits, document, laid_out, found = pages.fit(numbered, lay_out, release)
+    nudged: list[str] = []
+    tried: dict[str, set[str]] = {}
+    repairs = 0
+    adjusted = pages.with_fit(numbered, fits)
     while True:
-        document, laid_out = layout(adjusted, Path(base_url), [Path(r) for r in roots])
+        if document is None:
+            document, laid_out = lay_out(adjusted)
+            found = None
         off = audit.notes_off_page(laid_out.anchors, note_ids)
-        pending = [note for note, _, _ in off if levels.get(note, 0) < len(audit.NUDGES)]
-        if not pending:
+        pending = [note for note, _, _ in off if note not in nudged]
+        if pending:
+            release(document)  # laid out again, nudged
+            document = None
+            # Only the first note off its page, in reading order: what it moves shifts everything
+            # after it, so a later note may land right by itself, and a break it would have forced
+            # (leaving a page half empty) is not needed.
+            nudged.append(pending[0])
+            adjusted = pages.with_fit(audit.nudge(numbered, nudged), fits)
+            continue
+        found = found or pages.audit(document)
+        refitted = pages.refit(found, fits, tried) if repairs < REPAIRS and pages.badness(found)[:2] != (0, 0) else None
+        if refitted is None:
             break
-        release(document)  # laid out again, nudged
-        # Only the first note off its page, in reading order: what it moves shifts everything
-        # after it, so a later note may land right by itself, and a break it would have forced
-        # (leaving a page half empty) is not needed.
-        levels[pending[0]] = levels.get(pending[0], 0) + 1
-        adjusted = audit.nudge(html_text, levels)
+        repairs += 1
+        trial_html = pages.with_fit(audit.nudge(numbered, nudged), refitted)
+        trial, trial_said = lay_out(trial_html)
+        trial_found = pages.audit(trial)
+        if audit.notes_off_page(trial_said.anchors, note_ids) == off and pages.badness(trial_found) < pages.badness(found):
+            release(document)
+            document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, refitted, trial_html
+        else:
+            release(trial)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
@@ -110,7 +141,8 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
             if kind == "internal":
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
-            "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files}
+            "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
+            "audit": found.summary(), "findings": found.findings}
 
 
 def _relative(path: Path, roots: list[str]) -> str:

@@ -1,0 +1,399 @@
+"""The page audit: what a book designer measures on each laid-out page, read from WeasyPrint's boxes.
+
+Runs in the typesetting process, on the part just laid out. For each page: how full it is and
+the gap between its text and its notes (or its foot); a word hyphenated across the turn of the
+page; a split leaving fewer than three letters on a side; a paragraph whose last line is a
+fragment; the widest word space of a justified line; a line or table wider than its measure.
+Each finding names the page (within the part), the text it is about (which the build finds
+again in the source file, for a ``path:line``), and a figure. Thresholds are the ones a copy
+editor applies; ``findings`` are what exceed them, ``summary`` the figures for ``-v``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from weasyprint.formatting_structure import boxes
+
+HYPHEN = "\u2010"  # the hyphen WeasyPrint inserts (the stylesheet's hyphenate-character); typed ones are U+002D
+SPACE_EM = 600 / 2048  # the book face's word space (Charis SIL), in em
+WIDE_SPACE, WIDEST_SPACE, WIDE_SHARE = 0.45, 0.6, 0.08  # em; em; share of justified lines
+MIN_SPLIT, MIN_LAST_LINE = 3, 4  # letters on each side of a hyphen; letters on a paragraph's last line
+GAP_LINES = 2  # body lines of blank between text and notes, tolerated on a page but a part's last
+PX_TO_MM = 25.4 / 96
+
+
+@dataclass
+class Line:
+    box: boxes.LineBox
+    block: object  # the block box holding it (a paragraph, a list item, a cell)
+    page: int  # 1-based within the part
+    text: str
+
+    @property
+    def bottom(self) -> float:
+        return self.box.position_y + self.box.height
+
+
+@dataclass
+class Audit:
+    findings: list[list] = field(default_factory=list)  # [kind, page, text, figure]
+    pages: list[list] = field(default_factory=list)  # [fill %, gap mm] per page
+    justified: int = 0
+    wide: int = 0  # justified lines with a word space over WIDE_SPACE
+    widest: float = 0.0
+    hyphens: int = 0
+    spaces: dict[str, list[float]] = field(default_factory=dict)  # a numbered block's (data-b) word spaces, em, by line
+    flawed: dict[str, int] = field(default_factory=dict)  # a numbered block's hyphens at a page turn and fragment endings
+
+    def summary(self) -> dict:
+        return {"pages": self.pages, "justified": self.justified, "wide": self.wide,
+                "widest": round(self.widest, 3), "hyphens": self.hyphens}
+
+
+def audit(document, last_page_exempt: bool = True) -> Audit:
+    """Audit every page of a laid-out ``document``."""
+    result = Audit()
+    body_line = _body_line(document)
+    lines_of: dict[int, list[Line]] = {}  # block id -> its lines, across pages
+    pages = document.pages
+    for number, page in enumerate(pages, 1):
+        page_box = page._page_box
+        root = page_box.children[0]
+        lines = [Line(line, block, number, _text(line)) for line, block in _lines(root, None)]
+        for line in lines:
+            lines_of.setdefault(id(line.block), []).append(line)
+        bottom = max([line.bottom for line in lines] + [_bottom(b) for b in _blocks(root)], default=None)
+        notes = next((c for c in page_box.children if isinstance(c, boxes.FootnoteAreaBox) and c.children), None)
+        top = page_box.content_box_y()
+        foot = notes.position_y if notes is not None else top + page_box.height
+        if bottom is None:
+            result.pages.append([0, round((foot - top) * PX_TO_MM, 1)])
+            continue
+        gap = foot - bottom
+        result.pages.append([round(100 * (bottom - top) / (foot - top)), round(gap * PX_TO_MM, 1)])
+        if gap > GAP_LINES * body_line and not (last_page_exempt and number == len(pages)) and not _breaks_after(root):
+            result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
+        flow = [line for line in lines if not _in_table(line)]
+        if flow and flow[-1].text.endswith(HYPHEN) and number < len(pages):
+            result.findings.append(["turn", number, flow[-1].text, 0])
+            _flaw(result, flow[-1].block)
+        for line in lines:
+            _overfull(line, result)
+    for lines in lines_of.values():
+        _paragraph(lines, result)
+    return result
+
+
+def _body_line(document) -> float:
+    """The body's line height (px): that of most paragraphs' lines."""
+    heights: dict[float, int] = {}
+    for page in document.pages:
+        for line, block in _lines(page._page_box.children[0], None):
+            if block.element_tag == "p":
+                key = round(line.height, 1)
+                heights[key] = heights.get(key, 0) + 1
+    return max(heights, key=heights.get) if heights else 20.0
+
+
+def _paragraph(lines: list[Line], result: Audit) -> None:
+    block = lines[0].block
+    justified = block.style["text_align_all"] == "justify"
+    for i, line in enumerate(lines):
+        if line.text.endswith(HYPHEN):
+            result.hyphens += 1
+            before = _letters(line.text[:-1].rstrip("\xad"), from_end=True)
+            after = _letters(lines[i + 1].text) if i + 1 < len(lines) else MIN_SPLIT
+            if min(before, after) < MIN_SPLIT:
+                result.findings.append(["split", line.page, line.text, min(before, after)])
+        if justified and i < len(lines) - 1 and " " in line.text.strip():
+            result.justified += 1
+            space = _word_space(line.box)
+            result.widest = max(result.widest, space)
+            number = _number(block)
+            if number:
+                result.spaces.setdefault(number, []).append(space)
+            if space > WIDE_SPACE:
+                result.wide += 1
+            if space > WIDEST_SPACE:
+                result.findings.append(["space", line.page, line.text, round(space, 2)])
+    if len(lines) > 1 and block.element_tag in ("p", "li") and sum(c.isalnum() for c in lines[-1].text) < MIN_LAST_LINE:
+        result.findings.append(["fragment", lines[-1].page, lines[-2].text + " " + lines[-1].text, lines[-1].text.strip()])
+        _flaw(result, block)
+
+
+def _number(block) -> str | None:
+    return block.element.get("data-b") if block.element is not None else None
+
+
+def _flaw(result: Audit, block) -> None:
+    number = _number(block)
+    if number:
+        result.flawed[number] = result.flawed.get(number, 0) + 1
+
+
+def _lines(box, block):
+    """(line box, its block) in reading order, tables' cells included; notes are not in the flow."""
+    for child in getattr(box, "children", ()):
+        if isinstance(child, boxes.LineBox):
+            yield child, box
+        elif isinstance(child, boxes.ParentBox) and not child.is_absolutely_positioned():
+            yield from _lines(child, child)
+
+
+def _blocks(box):
+    """The block-level boxes in the flow that hold something (a line, an image, a set height):
+    where the page's content ends."""
+    for child in getattr(box, "children", ()):
+        if isinstance(child, boxes.LineBox) or getattr(child, "is_absolutely_positioned", lambda: False)():
+            continue
+        if isinstance(child, boxes.BlockLevelBox) and (not isinstance(child, boxes.ParentBox) or not child.children
+                                                      or child.style["height"] != "auto"):
+            yield child
+        if isinstance(child, boxes.ParentBox):
+            yield from _blocks(child)
+
+
+def _bottom(box) -> float:
+    return box.position_y + box.margin_top + box.border_height()
+
+
+def _breaks_after(root) -> bool:
+    """Whether the page ends where the content asks for a new page (a chapter's end, a table on
+    a page of its own): a gap there is the author's, not the layout's."""
+    last = root
+    while getattr(last, "children", None) and isinstance(last, boxes.BlockContainerBox) and not isinstance(last.children[-1], boxes.LineBox):
+        last = last.children[-1]
+        if last.style["break_after"] in ("page", "left", "right", "recto", "verso"):
+            return True
+    return False
+
+
+def _in_table(line: Line) -> bool:
+    return isinstance(line.block, (boxes.TableCellBox,)) or line.block.element_tag in ("td", "th", "caption")
+
+
+def _text(line) -> str:
+    """The line's text as printed, without its note calls."""
+    parts = []
+    for box in line.descendants():
+        if isinstance(box, boxes.TextBox) and not (box.element_tag or "").endswith("::footnote-call"):
+            parts.append(box.text)
+    return "".join(parts).replace("\xad", "").rstrip()
+
+
+def _letters(text: str, from_end: bool = False) -> int:
+    count = 0
+    for char in reversed(text) if from_end else text:
+        if not char.isalpha():
+            break
+        count += 1
+    return count
+
+
+def _word_space(line) -> float:
+    """The line's word space in em of its text (the widest, where sizes differ)."""
+    widest = 0.0
+    for box in line.descendants():
+        if isinstance(box, boxes.TextBox) and " " in box.text:
+            size = box.style["font_size"]
+            extra = getattr(box, "justification_spacing", 0) + box.style["word_spacing"]
+            widest = max(widest, SPACE_EM + extra / size)
+    return widest
+
+
+def _overfull(line: Line, result: Audit) -> None:
+    limit = line.block.content_box_x() + line.block.width + 0.5
+    right = max((box.position_x + box.margin_width() for box in line.box.children), default=0)
+    if right > limit:
+        result.findings.append(["overfull", line.page, line.text, round((right - limit) * PX_TO_MM, 1)])
+        _flaw(result, line.block)
+
+
+# Fitting: WeasyPrint breaks a paragraph's lines one at a time (greedily), so some lines come out
+# loose, a paragraph may end on a scrap of a word, a word may be split across the turn of a page.
+# The build lays the part out again with the blocks (paragraphs, list items) that have such a
+# flaw set a hair tighter, and, for those still flawed, a hair looser; each block keeps whichever
+# setting serves it best. The nearest a greedy breaker comes to breaking a paragraph as a whole.
+FITS = ("fit-tight", "fit-loose", "fit-tighter")  # classes of the stylesheet
+_BLOCK_RE = re.compile(r"<(p|li)\b")
+
+
+def number_paragraphs(html_text: str) -> str:
+    """Each paragraph and list item numbered (``data-b``), so that the audit's figures can be tied
+    to it; and the last word of each, where it is short, tied to the word before (``tie_runt``)."""
+    count = iter(range(1, 1 << 30))
+    html_text = _BLOCK_RE.sub(lambda m: f'<{m.group(1)} data-b="{next(count)}"', html_text)
+    return re.sub(r'(<(p|li) data-b="\d+"[^>]*>)(.*?)(?=</\2>|<(?:ul|ol|p)\b)', lambda m: m.group(1) + tie_runt(m.group(3)),
+                  html_text, flags=re.S)
+
+
+RUNT = 3  # a last word of up to this many letters and digits is kept on its line with the word before
+_TOKEN_RE = re.compile(r"<[^>]*>|[^<]+")
+
+
+def tie_runt(block: str) -> str:
+    """``block`` (a paragraph's inner HTML) with the space before its last word made a no-break
+    space where that word is short, so that no paragraph ends on a line of three letters ("is.")
+    alone. Words inside notes (``span.footnote``) do not count: the last word is the text's."""
+    last, depth = None, 0  # the last text token outside notes; how deep inside a note
+    for token in _TOKEN_RE.finditer(block):
+        piece = token.group(0)
+        if piece.startswith("<"):
+            if depth:
+                depth += 1 if piece.startswith("<span") else -1 if piece.startswith("</span") else 0
+            elif piece.startswith("<span") and "footnote" in piece:
+                depth = 1
+        elif not depth and piece.strip():
+            last = token
+    if last is None:
+        return block
+    match = re.search(r"(?:^|(?<=\S)) (\S+)\s*$", last.group(0))  # the space before the last word (after a tag, too)
+    if match is None or sum(char.isalnum() for char in match.group(1)) > RUNT:
+        return block
+    start = last.start() + match.start()
+    return block[:start] + "\u00a0" + block[start + 1:]
+
+
+def score(found: Audit, number: str) -> tuple:
+    """How badly a block is set (lower is better): its flaws, lines over the widest and the wide
+    mark, its widest word space."""
+    spaces = found.spaces.get(number, [0.0])
+    return (found.flawed.get(number, 0), sum(space > WIDEST_SPACE for space in spaces),
+            sum(space > WIDE_SPACE for space in spaces), round(max(spaces), 2))
+
+
+def flawed(found: Audit) -> list[str]:
+    """The numbered blocks worth setting another way."""
+    return [number for number in {**found.spaces, **found.flawed} if score(found, number)[:3] != (0, 0, 0)]
+
+
+def with_fit(html_text: str, fits: dict[str, str]) -> str:
+    """The class ``fits[n]`` on numbered block ``n``."""
+
+    def mark(match: re.Match) -> str:
+        tag, number, attributes = match.groups()
+        name = fits.get(number)
+        if not name:
+            return match.group(0)
+        if 'class="' in attributes:
+            return f'<{tag} data-b="{number}"' + attributes.replace('class="', f'class="{name} ', 1) + ">"
+        return f'<{tag} data-b="{number}" class="{name}"{attributes}>'
+
+    return re.sub(r'<(p|li) data-b="(\d+)"([^>]*)>', mark, html_text)
+
+
+def fit(html_text: str, lay_out, release) -> tuple[dict[str, str], object, object, Audit]:
+    """Lay out ``html_text`` (numbered: ``number_paragraphs``); try each of ``FITS`` on the blocks
+    with a loose line, all in one galley (``galley``); lay the part out again with each such
+    block set as serves it best. ``lay_out(html)`` returns (document, what the layout said);
+    ``release(document)`` frees one no longer needed. Returns the fits chosen, the document,
+    what its layout said, and its audit."""
+    document, said = lay_out(html_text)
+    found = audit(document)
+    loose = [number for number, spaces in found.spaces.items() if _space_score(spaces)[:2] != (0, 0)]
+    if not loose:
+        return {}, document, said, found
+    trial, _ = lay_out(galley(html_text, loose))
+    tried = audit(trial)
+    release(trial)
+    fits = {}
+    for number in loose:
+        least = _space_score(found.spaces[number])
+        for name in FITS:
+            spaces = tried.spaces.get(f"{number}-{name}")
+            if spaces and _space_score(spaces) < least:
+                least, fits[number] = _space_score(spaces), name
+    if not fits:
+        return {}, document, said, found
+    release(document)
+    document, said = lay_out(with_fit(html_text, fits))
+    return fits, document, said, audit(document)
+
+
+def _space_score(spaces: list[float]) -> tuple:
+    return (sum(space > WIDEST_SPACE for space in spaces), sum(space > WIDE_SPACE for space in spaces), round(max(spaces), 2))
+
+
+_GALLEY_CSS = ("<style>.footnote, table, figure, svg, img { display: none }"
+               " .galley-call { font-size: 0.67em; line-height: 0; vertical-align: super; font-variant-numeric: lining-nums }</style>")
+
+
+def galley(html_text: str, numbers: list[str]) -> str:
+    """A trial document: each of the blocks ``numbers`` set once with each of ``FITS`` (numbered
+    "N-fit"), in its place, so with the measure and style it has in the part; the other
+    paragraphs emptied, and notes, tables and figures left out (a note's call kept, as a
+    superscript number as wide), so that the trial costs a fraction of a layout of the part."""
+    wanted = set(numbers)
+    out, position = [], 0
+    for match in re.finditer(r'<(p|li) data-b="(\d+)"([^>]*)>', html_text):
+        tag, number, attributes = match.groups()
+        if match.start() < position:
+            continue  # inside a block already copied
+        end = _block_end(html_text, match.end(), tag)
+        if number in wanted:
+            inner = _calls_only(html_text[match.end():end], html_text.count('<span class="footnote"', 0, match.start()))
+            inner = re.sub(r' data-b="\d+"', "", inner)
+            out.append(html_text[position:match.start()])
+            for name in FITS:
+                out.append(f'<{tag} data-b="{number}-{name}"' + _with_class(attributes, name) + f">{inner}</{tag}>")
+            position = end + len(f"</{tag}>")
+        elif tag == "p":
+            out.append(html_text[position:match.end()])
+            position = end
+    out.append(html_text[position:])
+    return "".join(out).replace("</head>", _GALLEY_CSS + "</head>", 1)
+
+
+def _with_class(attributes: str, name: str) -> str:
+    return attributes.replace('class="', f'class="{name} ', 1) if 'class="' in attributes else f' class="{name}"{attributes}'
+
+
+def _block_end(html_text: str, start: int, tag: str) -> int:
+    """Where the block whose content starts at ``start`` closes (its ``</tag>``), nested ones of the same tag skipped."""
+    depth = 1
+    for token in re.finditer(rf"<(/?){tag}\b[^>]*>", html_text[start:]):
+        depth += -1 if token.group(1) else 1
+        if depth == 0:
+            return start + token.start()
+    return len(html_text)
+
+
+def _calls_only(block: str, before: int) -> str:
+    """``block`` with each note (``span.footnote``) replaced by its call's number as a superscript
+    (the notes before the block numbered ``before``)."""
+    out, depth, count = [], 0, before
+    for token in _TOKEN_RE.finditer(block):
+        piece = token.group(0)
+        if depth:
+            depth += 1 if piece.startswith("<span") else -1 if piece.startswith("</span") else 0
+        elif piece.startswith("<span") and "footnote" in piece:
+            depth, count = 1, count + 1
+            out.append(f'<sup class="galley-call">{count}</sup>')
+        else:
+            out.append(piece)
+    return "".join(out)
+
+
+def badness(found: Audit) -> tuple:
+    """How badly a part is set, for choosing between two layouts of it: its flaws (splits across
+    a page turn, scraps ending paragraphs, short splits, overfull lines), lines over the widest
+    and the wide mark."""
+    flaws = sum(kind in ("turn", "fragment", "split", "overfull") for kind, *_ in found.findings)
+    spaces = [space for line_spaces in found.spaces.values() for space in line_spaces]
+    return (flaws, sum(space > WIDEST_SPACE for space in spaces), sum(space > WIDE_SPACE for space in spaces))
+
+
+def refit(found: Audit, fits: dict[str, str], tried: dict[str, set[str]]) -> dict[str, str] | None:
+    """The fits with each block still flawed in ``found`` set another way not tried yet (the
+    layout around it has changed since it was chosen: notes moved, pages turned elsewhere); None
+    if there is nothing left to try."""
+    changed = {}
+    for number in flawed(found):
+        if score(found, number)[:2] == (0, 0):
+            continue  # only loose, not flawed: as good as it gets
+        untried = [name for name in ("", *FITS) if name not in tried.setdefault(number, {fits.get(number, "")})]
+        if untried:
+            changed[number] = untried[0]
+            tried[number].add(untried[0])
+    return {**fits, **changed} if changed else None
