@@ -129,8 +129,10 @@ def report(result: BuildResult, verbose: bool) -> int:
         for name, figures in result.audit_figures.items():
             share = figures["wide"] / figures["justified"] if figures["justified"] else 0
             print(f"  page audit ({name}): {figures['pages']} pages; largest gaps above notes or foot "
-                  f"{', '.join(f'{gap:g}' for gap in figures['gaps'][:3])} mm; {figures['justified']} justified lines, "
-                  f"{share:.1%} with word spaces over 0.45 em, the widest {figures['widest']:g} em; {figures['hyphens']} hyphens")
+                  f"{', '.join(f'{gap:g}' for gap in figures['gaps'][:3])} mm; {figures['justified']} justified lines "
+                  f"(median {figures['median_chars']} characters), "
+                  f"{share:.1%} with word spaces over 0.45 em, the widest {figures['widest']:g} em; "
+                  f"{figures['crowded']} lines with spaces under 0.18 em; {figures['hyphens']} hyphens")
         if result.audit and result.audit[0] not in result.warnings:
             for problem in result.audit:
                 print(f"  {problem}".replace(": warning: ", ": ", 1))

@@ -202,9 +202,11 @@ def _audit_figures(parts: list[typeset.Part], laid: list[typeset.Laid], placed: 
     word spaces, the widest, hyphens."""
     figures = {"pages": len(placed.page_kinds), "gaps": sorted((gap for part, part_laid in zip(parts, laid) if part.kind != "front"
                                                                for _, gap in part_laid.audit.get("pages", [])[:-1]), reverse=True)}
-    for name in ("justified", "wide", "hyphens"):
+    for name in ("justified", "wide", "hyphens", "crowded"):
         figures[name] = sum(part.audit.get(name, 0) for part in laid)
     figures["widest"] = max((part.audit.get("widest", 0) for part in laid), default=0)
+    chars = sorted(n for part in laid for n in part.audit.get("chars", []))
+    figures["median_chars"] = chars[len(chars) // 2] if chars else 0
     return figures
 
 

@@ -20,6 +20,9 @@ from .read.typography import smart_quotes, smart_values
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
 
 PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in", "A5": "148mm 210mm", "HALF-LETTER": "5.5in 8.5in"}
+# How far down an upright page a table set turned may run (dossier.css, .comparison): the text
+# block's height less room for the table's note (the margins are dossier.css's and booklet.css's).
+TURNED_LENGTH = {"A4": "212mm", "LETTER": "200mm", "A5": "146mm", "HALF-LETTER": "152mm"}
 # The booklet is typeset on half the paper's sheet (its own stylesheet, booklet.css), two pages
 # to a side; only A4 and Letter are settings.
 BOOKLET_PAPER = {"A4": "A5", "LETTER": "HALF-LETTER"}
@@ -68,6 +71,10 @@ class Settings:
 
     def for_booklet(self) -> "Settings":
         return replace(self, paper=BOOKLET_PAPER[self.paper.upper()])
+
+    @property
+    def turned_length(self) -> str:
+        return TURNED_LENGTH[self.paper.upper()]
 
     @property
     def landscape_size(self) -> str:

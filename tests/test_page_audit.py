@@ -83,3 +83,17 @@ def test_a_finding_is_located_at_the_source_line_holding_most_of_its_words():
     source = (10, "# Title\n\nThe frontier was disputed.\nLithuania claimed the lands of four governorates,\nand so on.")
     assert locate(source, "Lithuania claimed the lands of four gover\u2010") == 13
     assert locate(source, "nothing here") == 10
+
+
+def test_a_gap_before_a_page_break_the_content_asks_for_is_not_a_finding():
+    found = pages.audit(render("<p>One short line.</p><div style='break-before: page'>A new section.</div><p>end</p>"))
+    assert "gap" not in kinds(found)
+
+
+def test_a_paragraph_cannot_end_on_a_scrap():
+    """A short last word goes with the word before; a long one is not split (no "ans." alone)."""
+    assert pages.tie_runt("as the exchange was?") == "as the exchange\u00a0was?"
+    assert pages.tie_runt("the Lithuanians.") == 'the <span class="whole">Lithuanians.</span>'
+    assert pages.tie_runt('ends <a href="x">here</a> it') == 'ends <a href="x">here</a>\u00a0it'  # after a tag too
+    noted = 'as it was.<span class="footnote">A note <span>with</span> words in it.</span>'
+    assert pages.tie_runt(noted) == noted.replace("it was", "it\u00a0was")  # the note's words do not count

@@ -18,6 +18,7 @@ from weasyprint.formatting_structure import boxes
 HYPHEN = "\u2010"  # the hyphen WeasyPrint inserts (the stylesheet's hyphenate-character); typed ones are U+002D
 SPACE_EM = 600 / 2048  # the book face's word space (Charis SIL), in em
 WIDE_SPACE, WIDEST_SPACE, WIDE_SHARE = 0.45, 0.6, 0.08  # em; em; share of justified lines
+TIGHT_SPACE = 0.18  # em: a word space narrower than this is crowded (the fits are not allowed to make it)
 MIN_SPLIT, MIN_LAST_LINE = 3, 4  # letters on each side of a hyphen; letters on a paragraph's last line
 GAP_LINES = 2  # body lines of blank between text and notes, tolerated on a page but a part's last
 PX_TO_MM = 25.4 / 96
@@ -45,16 +46,19 @@ class Audit:
     hyphens: int = 0
     spaces: dict[str, list[float]] = field(default_factory=dict)  # a numbered block's (data-b) word spaces, em, by line
     flawed: dict[str, int] = field(default_factory=dict)  # a numbered block's hyphens at a page turn and fragment endings
+    narrow: dict[str, int] = field(default_factory=dict)  # a numbered block's lines with a word space under TIGHT_SPACE
+    chars: list[int] = field(default_factory=list)  # characters of each justified line of body text
+    body_size: float = 0.0  # px: the size of the body text
 
     def summary(self) -> dict:
         return {"pages": self.pages, "justified": self.justified, "wide": self.wide,
-                "widest": round(self.widest, 3), "hyphens": self.hyphens}
+                "widest": round(self.widest, 3), "hyphens": self.hyphens, "crowded": sum(self.narrow.values()), "chars": sorted(self.chars)}
 
 
 def audit(document, last_page_exempt: bool = True) -> Audit:
     """Audit every page of a laid-out ``document``."""
     result = Audit()
-    body_line = _body_line(document)
+    body_line, result.body_size = _body_line(document)
     lines_of: dict[int, list[Line]] = {}  # block id -> its lines, across pages
     pages = document.pages
     for number, page in enumerate(pages, 1):
@@ -72,7 +76,8 @@ def audit(document, last_page_exempt: bool = True) -> Audit:
             continue
         gap = foot - bottom
         result.pages.append([round(100 * (bottom - top) / (foot - top)), round(gap * PX_TO_MM, 1)])
-        if gap > GAP_LINES * body_line and not (last_page_exempt and number == len(pages)) and not _breaks_after(root):
+        following = pages[number] if number < len(pages) else None
+        if gap > GAP_LINES * body_line and not (last_page_exempt and following is None) and not _forced_break(page, following):
             result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
         flow = [line for line in lines if not _in_table(line)]
         if flow and flow[-1].text.endswith(HYPHEN) and number < len(pages):
@@ -85,15 +90,15 @@ def audit(document, last_page_exempt: bool = True) -> Audit:
     return result
 
 
-def _body_line(document) -> float:
-    """The body's line height (px): that of most paragraphs' lines."""
-    heights: dict[float, int] = {}
+def _body_line(document) -> tuple[float, float]:
+    """The body's line height and font size (px): those of most paragraphs' lines."""
+    counts: dict[tuple[float, float], int] = {}
     for page in document.pages:
         for line, block in _lines(page._page_box.children[0], None):
             if block.element_tag == "p":
-                key = round(line.height, 1)
-                heights[key] = heights.get(key, 0) + 1
-    return max(heights, key=heights.get) if heights else 20.0
+                key = (round(line.height, 1), block.style["font_size"])
+                counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=counts.get) if counts else (20.0, 16.0)
 
 
 def _paragraph(lines: list[Line], result: Audit) -> None:
@@ -106,9 +111,13 @@ def _paragraph(lines: list[Line], result: Audit) -> None:
             after = _letters(lines[i + 1].text) if i + 1 < len(lines) else MIN_SPLIT
             if min(before, after) < MIN_SPLIT:
                 result.findings.append(["split", line.page, line.text, min(before, after)])
+        narrowest, space = _word_space(line.box)
+        if narrowest < TIGHT_SPACE and _number(block):  # words all but run together
+            result.narrow[_number(block)] = result.narrow.get(_number(block), 0) + 1
         if justified and i < len(lines) - 1 and " " in line.text.strip():
             result.justified += 1
-            space = _word_space(line.box)
+            if block.element_tag == "p" and block.style["font_size"] == result.body_size:
+                result.chars.append(len(line.text))
             result.widest = max(result.widest, space)
             number = _number(block)
             if number:
@@ -158,14 +167,25 @@ def _bottom(box) -> float:
     return box.position_y + box.margin_top + box.border_height()
 
 
-def _breaks_after(root) -> bool:
-    """Whether the page ends where the content asks for a new page (a chapter's end, a table on
-    a page of its own): a gap there is the author's, not the layout's."""
-    last = root
-    while getattr(last, "children", None) and isinstance(last, boxes.BlockContainerBox) and not isinstance(last.children[-1], boxes.LineBox):
-        last = last.children[-1]
-        if last.style["break_after"] in ("page", "left", "right", "recto", "verso"):
+_FORCED = ("page", "left", "right", "recto", "verso")
+
+
+def _forced_break(page, following) -> bool:
+    """Whether the content asks for a new page between ``page`` and ``following``: a block that
+    starts on ``following`` with a forced break before it (a chapter, a note's call sent over),
+    or a page of another kind (a landscape table). A gap above it is the author's, not the layout's."""
+    if following is None:
+        return True
+    if following._page_box.page_type.name != page._page_box.page_type.name:
+        return True
+    seen = {id(box.element) for box in page._page_box.descendants() if getattr(box, "element", None) is not None}
+    box = following._page_box.children[0]
+    while isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox):
+        if box.element is not None and id(box.element) not in seen and box.style["break_before"] in _FORCED:
             return True
+        if not box.children:
+            return False
+        box = box.children[0]
     return False
 
 
@@ -191,15 +211,16 @@ def _letters(text: str, from_end: bool = False) -> int:
     return count
 
 
-def _word_space(line) -> float:
-    """The line's word space in em of its text (the widest, where sizes differ)."""
-    widest = 0.0
+def _word_space(line) -> tuple[float, float]:
+    """The line's word space in em of its text: the narrowest and the widest, where sizes differ
+    (9 em, 0 where it has no space)."""
+    narrowest, widest = 9.0, 0.0
     for box in line.descendants():
-        if isinstance(box, boxes.TextBox) and " " in box.text:
+        if isinstance(box, boxes.TextBox) and " " in box.text.strip():
             size = box.style["font_size"]
             extra = getattr(box, "justification_spacing", 0) + box.style["word_spacing"]
-            widest = max(widest, SPACE_EM + extra / size)
-    return widest
+            narrowest, widest = min(narrowest, SPACE_EM + extra / size), max(widest, SPACE_EM + extra / size)
+    return narrowest, widest
 
 
 def _overfull(line: Line, result: Audit) -> None:
@@ -215,7 +236,7 @@ def _overfull(line: Line, result: Audit) -> None:
 # The build lays the part out again with the blocks (paragraphs, list items) that have such a
 # flaw set a hair tighter, and, for those still flawed, a hair looser; each block keeps whichever
 # setting serves it best. The nearest a greedy breaker comes to breaking a paragraph as a whole.
-FITS = ("fit-tight", "fit-loose", "fit-tighter")  # classes of the stylesheet
+FITS = ("fit-tight", "fit-loose", "fit-tighter", "fit-looser")  # classes of the stylesheet
 _BLOCK_RE = re.compile(r"<(p|li)\b")
 
 
@@ -233,9 +254,10 @@ _TOKEN_RE = re.compile(r"<[^>]*>|[^<]+")
 
 
 def tie_runt(block: str) -> str:
-    """``block`` (a paragraph's inner HTML) with the space before its last word made a no-break
-    space where that word is short, so that no paragraph ends on a line of three letters ("is.")
-    alone. Words inside notes (``span.footnote``) do not count: the last word is the text's."""
+    """``block`` (a paragraph's inner HTML) so that it cannot end on a line of three letters: the
+    space before its last word made a no-break space where that word is short ("is."), and a
+    longer last word kept whole ("Lithuani-ans."). Words inside notes (``span.footnote``) do not
+    count: the last word is the text's."""
     last, depth = None, 0  # the last text token outside notes; how deep inside a note
     for token in _TOKEN_RE.finditer(block):
         piece = token.group(0)
@@ -249,23 +271,25 @@ def tie_runt(block: str) -> str:
     if last is None:
         return block
     match = re.search(r"(?:^|(?<=\S)) (\S+)\s*$", last.group(0))  # the space before the last word (after a tag, too)
-    if match is None or sum(char.isalnum() for char in match.group(1)) > RUNT:
+    if match is None:
         return block
-    start = last.start() + match.start()
+    start, end = last.start() + match.start(), last.start() + match.end(1)
+    if sum(char.isalnum() for char in match.group(1)) > RUNT:
+        return f'{block[:start + 1]}<span class="whole">{block[start + 1:end]}</span>{block[end:]}'
     return block[:start] + "\u00a0" + block[start + 1:]
 
 
 def score(found: Audit, number: str) -> tuple:
-    """How badly a block is set (lower is better): its flaws, lines over the widest and the wide
-    mark, its widest word space."""
+    """How badly a block is set (lower is better): its flaws, lines over the widest mark, lines
+    over the wide mark or crowded, its widest word space."""
     spaces = found.spaces.get(number, [0.0])
     return (found.flawed.get(number, 0), sum(space > WIDEST_SPACE for space in spaces),
-            sum(space > WIDE_SPACE for space in spaces), round(max(spaces), 2))
+            sum(space > WIDE_SPACE for space in spaces) + found.narrow.get(number, 0), round(max(spaces), 2))
 
 
 def flawed(found: Audit) -> list[str]:
     """The numbered blocks worth setting another way."""
-    return [number for number in {**found.spaces, **found.flawed} if score(found, number)[:3] != (0, 0, 0)]
+    return [number for number in {**found.spaces, **found.flawed, **found.narrow} if score(found, number)[:3] != (0, 0, 0)]
 
 
 def with_fit(html_text: str, fits: dict[str, str]) -> str:
@@ -292,6 +316,7 @@ def fit(html_text: str, lay_out, release) -> tuple[dict[str, str], object, objec
     document, said = lay_out(html_text)
     found = audit(document)
     loose = [number for number, spaces in found.spaces.items() if _space_score(spaces)[:2] != (0, 0)]
+    loose += [number for number in found.narrow if number not in loose]
     if not loose:
         return {}, document, said, found
     trial, _ = lay_out(galley(html_text, loose))
@@ -299,16 +324,25 @@ def fit(html_text: str, lay_out, release) -> tuple[dict[str, str], object, objec
     release(trial)
     fits = {}
     for number in loose:
-        least = _space_score(found.spaces[number])
+        least = _fit_score(found, number)
         for name in FITS:
-            spaces = tried.spaces.get(f"{number}-{name}")
-            if spaces and _space_score(spaces) < least:
-                least, fits[number] = _space_score(spaces), name
+            trial = _fit_score(tried, f"{number}-{name}")
+            if trial < least:
+                least, fits[number] = trial, name
     if not fits:
         return {}, document, said, found
     release(document)
     document, said = lay_out(with_fit(html_text, fits))
     return fits, document, said, audit(document)
+
+
+def _fit_score(found: Audit, number: str) -> tuple:
+    """How evenly a block is spaced (lower is better): lines over the widest mark, lines over the
+    wide mark or crowded, its widest space; a block the layout did not reach scores worst."""
+    if number not in found.spaces and number not in found.narrow:
+        return (9, 9, 9)
+    widest, wide, most = _space_score(found.spaces.get(number, [0.0]))
+    return (widest, wide + found.narrow.get(number, 0), most)
 
 
 def _space_score(spaces: list[float]) -> tuple:
@@ -381,7 +415,8 @@ def badness(found: Audit) -> tuple:
     and the wide mark."""
     flaws = sum(kind in ("turn", "fragment", "split", "overfull") for kind, *_ in found.findings)
     spaces = [space for line_spaces in found.spaces.values() for space in line_spaces]
-    return (flaws, sum(space > WIDEST_SPACE for space in spaces), sum(space > WIDE_SPACE for space in spaces))
+    return (flaws, sum(space > WIDEST_SPACE for space in spaces),
+            sum(space > WIDE_SPACE for space in spaces) + sum(found.narrow.values()))
 
 
 def refit(found: Audit, fits: dict[str, str], tried: dict[str, set[str]]) -> dict[str, str] | None:

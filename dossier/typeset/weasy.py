@@ -80,7 +80,7 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
     write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
 
 
-REPAIRS = 3  # layouts at most, after the notes are in place, to set still-flawed paragraphs another way
+REPAIRS = 5  # layouts at most, after the notes are in place, to set still-flawed paragraphs another way
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
