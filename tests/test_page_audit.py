@@ -91,7 +91,8 @@ def test_a_gap_before_a_page_break_the_content_asks_for_is_not_a_finding():
 
 
 def test_a_paragraph_cannot_end_on_a_scrap():
-    """A short last word goes with the word before; a long one is not split (no "ans." alone)."""
+    """A short last word goes with the word before; a long one is split, if at all, with four letters to
+    go over (no "ans." alone)."""
     assert pages.tie_runt("as the exchange was?") == "as the exchange\u00a0was?"
     assert pages.tie_runt("the Lithuanians.") == 'the <span class="whole">Lithuanians.</span>'
     assert pages.tie_runt('ends <a href="x">here</a> it') == 'ends <a href="x">here</a>\u00a0it'  # after a tag too

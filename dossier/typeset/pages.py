@@ -256,8 +256,8 @@ _TOKEN_RE = re.compile(r"<[^>]*>|[^<]+")
 def tie_runt(block: str) -> str:
     """``block`` (a paragraph's inner HTML) so that it cannot end on a line of three letters: the
     space before its last word made a no-break space where that word is short ("is."), and a
-    longer last word kept whole ("Lithuani-ans."). Words inside notes (``span.footnote``) do not
-    count: the last word is the text's."""
+    longer last word split, if at all, with four letters to go over (never "Lithuani-ans.").
+    Words inside notes (``span.footnote``) do not count: the last word is the text's."""
     last, depth = None, 0  # the last text token outside notes; how deep inside a note
     for token in _TOKEN_RE.finditer(block):
         piece = token.group(0)
