@@ -8,7 +8,6 @@ import pytest
 from pypdf import PdfReader
 
 from dossier.project import load_settings
-from dossier.pdf.impose import booklet_order
 from dossier.pipeline import build
 from dossier.typeset.pool import Pool
 from pdfcheck import body_size, contents_entries, page_texts
@@ -21,7 +20,7 @@ def shipped(tmp_path_factory):
     out = tmp_path_factory.mktemp("shipped")
     settings = load_settings(REPO, {"output_dir": str(out)})
     with Pool() as pool:
-        result = build(settings, ("dossier", "handouts", "booklet", "print"), pool)
+        result = build(settings, ("dossier", "handouts", "print"), pool)  # the booklet: test_shipped_booklet.py
     return out, result
 
 
@@ -106,50 +105,6 @@ def test_handouts_print_in_black_only(shipped):
     css = (REPO / "templates" / "dossier.css").read_text(encoding="utf-8")
     colours = re.findall(r"(?<![-\w])(?:color|background(?:-color)?)\s*:\s*([^;]+);", css)
     assert all(value.strip() in ("inherit", "black", "#000", "white", "#fff") for value in colours), colours
-
-
-@pytest.mark.parametrize("pages, first", [(1, (None, 0)), (6, (None, 0)), (8, (7, 0)), (38, (None, 0))])
-def test_booklet_order_pads_to_fours_and_puts_the_cover_first(pages, first):
-    sides = booklet_order(pages)
-    assert len(sides) % 2 == 0 and len(sides) * 2 % 4 == 0
-    assert sides[0] == first
-    printed = sorted(i for side in sides for i in side if i is not None)
-    assert printed == list(range(pages))
-    # folded, each sheet's pages face each other: p and (total - 1 - p) share a side
-    total = len(sides) * 2
-    for left, right in sides:
-        if left is not None and right is not None:
-            assert left + right == total - 1
-
-
-def test_booklet_sheets_landscape_even_sides_cover_on_the_first_front(shipped):
-    out, result = shipped
-    booklet = PdfReader(out / "dossier-booklet.pdf")
-    pages = int(re.match(r"(\d+) pages of A5", result.described[out / "dossier-booklet.pdf"]).group(1))
-    assert len(booklet.pages) % 2 == 0
-    assert len(booklet.pages) * 2 == -(-pages // 4) * 4
-    for page in booklet.pages:
-        assert page.mediabox.width > page.mediabox.height
-    # A5 pages on A4, 1:1: each page is drawn at its own size on half the sheet
-    first = booklet.pages[0]
-    assert abs(float(first.mediabox.width) - 841.89) < 1 and abs(float(first.mediabox.height) - 595.28) < 1
-    drawn = re.findall(rb"q ([-\d. ]+) cm /P(\d) Do Q", first.get_contents().get_data())
-    for matrix, _ in drawn:
-        assert [round(float(v), 3) for v in matrix.split()[:4]] == [1, 0, 0, 1]
-    # The first sheet's front: the last page on the left (a blank where the pages were padded to
-    # fours) and the cover on the right.
-    assert len(drawn) == (2 if pages % 4 == 0 else 1)
-    assert float(drawn[-1][0].split()[4]) >= float(first.mediabox.width) / 2 - 1  # the cover on the right half
-    assert "Peace with Moscow" in first.extract_text()
-
-
-def test_booklet_is_typeset_for_its_page_not_shrunk(shipped):
-    """Its own pages, contents and folios, and body text of at least 9.5 pt on the printed sheet."""
-    out, _ = shipped
-    assert body_size(out / "dossier.pdf", slice(5, 9)) == 12
-    assert 9.5 <= body_size(out / "dossier-booklet.pdf", slice(2, 6)) <= 10.5  # sides with chapter text
-    first_sheet = PdfReader(out / "dossier-booklet.pdf").pages[2].extract_text()  # its page 3: the contents
-    assert "Contents" in first_sheet and "After the Empire" in first_sheet
 
 
 def test_print_variant_has_bleed_and_trim_boxes(shipped):
@@ -271,17 +226,22 @@ def test_the_dossier_is_no_larger_than_a_quarter_over_one_weasyprint_call(shippe
     assert size <= 1.25 * reference, (size, reference)
 
 
-def test_page_audit_of_the_dossier_and_the_booklet(shipped):
-    """No word split across a page turn or with fewer than three letters on a side, no line wider
-    than its measure, no paragraph ending on a scrap (A4); at most 8 % of justified lines with word
-    spaces over 0.45 em in either edition. Every finding names its file and line."""
-    _, result = shipped
+def test_page_audit_of_the_dossier(shipped):
+    """12 pt text; no word split across a page turn or with fewer than three letters on a side, no
+    line wider than its measure, no paragraph ending on a scrap; at most 8 % of justified lines with
+    word spaces over 0.45 em and none over 0.6 em; 60 to 75 characters a line. Every finding names
+    its file and line."""
+    out, result = shipped
+    assert body_size(out / "dossier.pdf", slice(5, 9)) == 12
+    assert_audit_holds(result, "dossier")
+
+
+def assert_audit_holds(result, edition: str) -> None:
     found = [str(problem) for problem in result.audit]
-    assert not [f for f in found if "across the turn" in f or "letter on one side" in f or "letters on one side" in f or "wider than its measure" in f]
-    assert not [f for f in found if "ends with only" in f and "booklet" not in f]
-    for name in ("dossier", "booklet"):
-        figures = result.audit_figures[name]
-        assert figures["justified"] > 400 and figures["wide"] <= 0.08 * figures["justified"], (name, figures)
-        assert figures["widest"] <= 0.6 and 60 <= figures["median_chars"] <= 75, (name, figures)
+    for flaw in ("across the turn", "on one side", "wider than its measure", "ends with only", "word spaces of"):
+        assert not [f for f in found if flaw in f], found
+    figures = result.audit_figures[edition]
+    assert figures["justified"] > 400 and figures["wide"] <= 0.08 * figures["justified"], figures
+    assert figures["widest"] <= 0.6 and 60 <= figures["median_chars"] <= 75, figures
     assert all(re.match(r"(content|bib)/[\w.-]+:\d+: warning: page audit: ", f) for f in found), found
     assert not [w for w in result.warnings if "page audit" in w.message]  # shown with -v; warnings with --audit

@@ -10,6 +10,7 @@ editor applies; ``findings`` are what exceed them, ``summary`` the figures for `
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -48,6 +49,9 @@ class Audit:
     flawed: dict[str, int] = field(default_factory=dict)  # a numbered block's hyphens at a page turn and fragment endings
     narrow: dict[str, int] = field(default_factory=dict)  # a numbered block's lines with a word space under TIGHT_SPACE
     chars: list[int] = field(default_factory=list)  # characters of each justified line of body text
+    gaps: dict[int, float] = field(default_factory=dict)  # page -> its gap above the notes, in body lines, where found
+    page_blocks: dict[int, list[str]] = field(default_factory=dict)  # page -> the numbered blocks ending on it
+    line_count: dict[str, int] = field(default_factory=dict)  # a numbered block's lines
     body_size: float = 0.0  # px: the size of the body text
 
     def summary(self) -> dict:
@@ -59,14 +63,15 @@ def audit(document, last_page_exempt: bool = True) -> Audit:
     """Audit every page of a laid-out ``document``."""
     result = Audit()
     body_line, result.body_size = _body_line(document)
-    lines_of: dict[int, list[Line]] = {}  # block id -> its lines, across pages
+    lines_of: dict[int, list[Line]] = {}  # a block's element (its box, where it has none) -> its lines, across pages
     pages = document.pages
     for number, page in enumerate(pages, 1):
         page_box = page._page_box
         root = page_box.children[0]
         lines = [Line(line, block, number, _text(line)) for line, block in _lines(root, None)]
         for line in lines:
-            lines_of.setdefault(id(line.block), []).append(line)
+            # a paragraph split across pages is a box on each: its lines go together by its element
+            lines_of.setdefault(id(line.block.element) if line.block.element is not None else id(line.block), []).append(line)
         bottom = max([line.bottom for line in lines] + [_bottom(b) for b in _blocks(root)], default=None)
         notes = next((c for c in page_box.children if isinstance(c, boxes.FootnoteAreaBox) and c.children), None)
         top = page_box.content_box_y()
@@ -79,6 +84,7 @@ def audit(document, last_page_exempt: bool = True) -> Audit:
         following = pages[number] if number < len(pages) else None
         if gap > GAP_LINES * body_line and not (last_page_exempt and following is None) and not _forced_break(page, following):
             result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
+            result.gaps[number] = gap / body_line
         flow = [line for line in lines if not _in_table(line)]
         if flow and flow[-1].text.endswith(HYPHEN) and number < len(pages):
             result.findings.append(["turn", number, flow[-1].text, 0])
@@ -103,6 +109,9 @@ def _body_line(document) -> tuple[float, float]:
 
 def _paragraph(lines: list[Line], result: Audit) -> None:
     block = lines[0].block
+    if _number(block):
+        result.line_count[_number(block)] = len(lines)
+        result.page_blocks.setdefault(lines[-1].page, []).append(_number(block))
     justified = block.style["text_align_all"] == "justify"
     for i, line in enumerate(lines):
         if line.text.endswith(HYPHEN):
@@ -353,9 +362,9 @@ _GALLEY_CSS = ("<style>.footnote, table, figure, svg, img { display: none }"
                " .galley-call { font-size: 0.67em; line-height: 0; vertical-align: super; font-variant-numeric: lining-nums }</style>")
 
 
-def galley(html_text: str, numbers: list[str]) -> str:
-    """A trial document: each of the blocks ``numbers`` set once with each of ``FITS`` (numbered
-    "N-fit"), in its place, so with the measure and style it has in the part; the other
+def galley(html_text: str, numbers: list[str], names: tuple[str, ...] = FITS) -> str:
+    """A trial document: each of the blocks ``numbers`` set once with each of ``names`` (numbered
+    "N-fit", "N-plain" for none), in its place, so with the measure and style it has in the part; the other
     paragraphs emptied, and notes, tables and figures left out (a note's call kept, as a
     superscript number as wide), so that the trial costs a fraction of a layout of the part."""
     wanted = set(numbers)
@@ -369,8 +378,9 @@ def galley(html_text: str, numbers: list[str]) -> str:
             inner = _calls_only(html_text[match.end():end], html_text.count('<span class="footnote"', 0, match.start()))
             inner = re.sub(r' data-b="\d+"', "", inner)
             out.append(html_text[position:match.start()])
-            for name in FITS:
-                out.append(f'<{tag} data-b="{number}-{name}"' + _with_class(attributes, name) + f">{inner}</{tag}>")
+            for name in names:
+                out.append(f'<{tag} data-b="{number}-{name or "plain"}"' + (_with_class(attributes, name) if name else attributes)
+                           + f">{inner}</{tag}>")
             position = end + len(f"</{tag}>")
         elif tag == "p":
             out.append(html_text[position:match.end()])
@@ -432,3 +442,46 @@ def refit(found: Audit, fits: dict[str, str], tried: dict[str, set[str]]) -> dic
             changed[number] = untried[0]
             tried[number].add(untried[0])
     return {**fits, **changed} if changed else None
+
+
+# A gap above the notes on a page that is not a part's last is mostly a heading (with the two lines
+# it keeps), a table row or a long note that did not fit, and went over. It is closed as TeX's
+# \looseness does it: paragraphs that end on that page, each set so that it takes one line more
+# (the galley says which can, and at what cost to their spacing), as many as the gap needs. What
+# went over stays over, so the pages after do not move.
+LONGER = ("fit-loose", "fit-looser", "fit-longer")  # the settings that may give a paragraph a line more
+
+
+def fill_gaps(found: Audit, html_text: str, fits: dict[str, str], lay_out, release) -> dict[str, str] | None:
+    """Fits that lengthen enough paragraphs ending on each page with a gap, a line each, to bring
+    the gap within ``GAP_LINES``; None if none can. ``html_text`` is the part numbered, unfitted."""
+    wanted = {page: math.ceil(gap - GAP_LINES) for page, gap in found.gaps.items()}
+    candidates = {page: [n for n in found.page_blocks.get(page, []) if n in found.line_count] for page in wanted}
+    numbers = [n for page in wanted for n in candidates[page]]
+    if not numbers:
+        return None
+    trial, _ = lay_out(galley(html_text, numbers, LONGER))
+    tried = audit(trial)
+    release(trial)
+    chosen = dict(fits)
+    for page, need in wanted.items():
+        options = []
+        for number in candidates[page]:
+            now = _fit_score(found, number)
+            for name in LONGER:
+                label = f"{number}-{name or 'plain'}"
+                score = _fit_score(tried, label)
+                if tried.line_count.get(label) == found.line_count[number] + 1 and score[0] == 0 and score[1] <= now[1] + 1:
+                    options.append((score[1] - now[1], score[2], number, name))
+        taken: set[str] = set()
+        for _, _, number, name in sorted(options):
+            if len(taken) < need and number not in taken:
+                chosen[number] = name
+                taken.add(number)
+    chosen = {number: name for number, name in chosen.items() if name}
+    return chosen if chosen != {n: f for n, f in fits.items() if f} else None
+
+
+def gap_badness(found: Audit) -> tuple:
+    """For choosing between layouts by their gaps: flaws and lines over the widest mark first."""
+    return (*badness(found)[:2], len(found.gaps), round(sum(found.gaps.values()), 1))

@@ -81,6 +81,7 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
 
 
 REPAIRS = 5  # layouts at most, after the notes are in place, to set still-flawed paragraphs another way
+FILLS = 1  # and then to close gaps above the notes
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
@@ -127,6 +128,21 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
             document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, refitted, trial_html
         else:
             release(trial)
+    for _ in range(FILLS):  # then the gaps above notes (pages.fill_gaps)
+        if not found.gaps:
+            break
+        filled = pages.fill_gaps(found, numbered, fits, lay_out, release)
+        if filled is None:
+            break
+        trial_html = pages.with_fit(audit.nudge(numbered, nudged), filled)
+        trial, trial_said = lay_out(trial_html)
+        trial_found = pages.audit(trial)
+        if audit.notes_off_page(trial_said.anchors, note_ids) == off and pages.gap_badness(trial_found) < pages.gap_badness(found):
+            release(document)
+            document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, filled, trial_html
+        else:
+            release(trial)
+            break
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
