@@ -81,18 +81,31 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
 
 
 REPAIRS = 5  # layouts at most, after the notes are in place, to set still-flawed paragraphs another way
-FILLS = 1  # and then to close gaps above the notes
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
     """Lay out one part (in a worker process): its paragraphs fitted (``pages.fit``), every note
     kept on its call's page; then, where the page audit still finds a paragraph flawed (a word
     split across a page turn, a scrap on its last line, a line stretched wide), that paragraph
-    set another way, if that serves the part better."""
+    set another way, and the gaps above notes filled (``pages.fill_gaps``), where that serves the
+    part better."""
     folders = [Path(r) for r in roots]
 
     def lay_out(text: str):
         return layout(text, Path(base_url), folders)
+
+    def attempt(candidate: dict[str, str], measure) -> None:
+        """Lay the part out with the ``candidate`` fits; keep it if its notes are where they were
+        and it is better by ``measure``."""
+        nonlocal document, laid_out, found, fits, adjusted
+        trial_html = pages.with_fit(audit.nudge(numbered, nudged), candidate)
+        trial, trial_said = lay_out(trial_html)
+        trial_found = pages.audit(trial)
+        if audit.notes_off_page(trial_said.anchors, note_ids) == off and measure(trial_found) < measure(found):
+            release(document)
+            document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, candidate, trial_html
+        else:
+            release(trial)
 
     numbered = pages.number_paragraphs(html_text)
     fits, document, laid_out, found = pages.fit(numbered, lay_out, release)
@@ -120,29 +133,11 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         if refitted is None:
             break
         repairs += 1
-        trial_html = pages.with_fit(audit.nudge(numbered, nudged), refitted)
-        trial, trial_said = lay_out(trial_html)
-        trial_found = pages.audit(trial)
-        if audit.notes_off_page(trial_said.anchors, note_ids) == off and pages.badness(trial_found) < pages.badness(found):
-            release(document)
-            document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, refitted, trial_html
-        else:
-            release(trial)
-    for _ in range(FILLS):  # then the gaps above notes (pages.fill_gaps)
-        if not found.gaps:
-            break
+        attempt(refitted, pages.badness)
+    if found.gaps:  # then the gaps above notes
         filled = pages.fill_gaps(found, numbered, fits, lay_out, release)
-        if filled is None:
-            break
-        trial_html = pages.with_fit(audit.nudge(numbered, nudged), filled)
-        trial, trial_said = lay_out(trial_html)
-        trial_found = pages.audit(trial)
-        if audit.notes_off_page(trial_said.anchors, note_ids) == off and pages.gap_badness(trial_found) < pages.gap_badness(found):
-            release(document)
-            document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, filled, trial_html
-        else:
-            release(trial)
-            break
+        if filled is not None:
+            attempt(filled, pages.gap_badness)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
