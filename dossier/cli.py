@@ -132,7 +132,8 @@ def report(result: BuildResult, verbose: bool) -> int:
                   f"{', '.join(f'{gap:g}' for gap in figures['gaps'][:3])} mm; {figures['justified']} justified lines "
                   f"(median {figures['median_chars']} characters), "
                   f"{share:.1%} with word spaces over 0.45 em, the widest {figures['widest']:g} em; "
-                  f"{figures['crowded']} lines with spaces under 0.18 em; {figures['hyphens']} hyphens")
+                  f"{figures['crowded']} lines with spaces under 0.18 em; {figures['hyphens']} hyphens; least full: "
+                  + ", ".join(f"p. {page} {fill} %" for fill, page in figures["least_full"]))
         if result.audit and result.audit[0] not in result.warnings:
             for problem in result.audit:
                 print(f"  {problem}".replace(": warning: ", ": ", 1))

@@ -197,11 +197,13 @@ def _merge(book: Book, environment, html_path: Path, pages: merge.Pages, parts, 
 
 
 def _audit_figures(parts: list[typeset.Part], laid: list[typeset.Laid], placed: typeset.Placed) -> dict:
-    """The page audit's figures for one edition: its gaps above notes or foot in mm (on pages
-    that are not a part's last, nor the front matter's), justified lines and how many have wide
-    word spaces, the widest, hyphens."""
-    figures = {"pages": len(placed.page_kinds), "gaps": sorted((gap for part, part_laid in zip(parts, laid) if part.kind != "front"
-                                                               for _, gap in part_laid.audit.get("pages", [])[:-1]), reverse=True)}
+    """The page audit's figures for one edition: its gaps above notes or foot in mm and its least
+    full pages (of those that are not a part's last, nor the front matter's), justified lines and
+    how many have wide word spaces, the widest, hyphens."""
+    pages = [(offset + index + 1, fill, gap) for part, part_laid, offset in zip(parts, laid, placed.offsets) if part.kind != "front"
+             for index, (fill, gap) in enumerate(part_laid.audit.get("pages", [])[:-1])]
+    figures = {"pages": len(placed.page_kinds), "gaps": sorted((gap for *_, gap in pages), reverse=True),
+               "least_full": sorted(((fill, page) for page, fill, _ in pages))[:5]}  # (% full, page as printed)
     for name in ("justified", "wide", "hyphens", "crowded"):
         figures[name] = sum(part.audit.get(name, 0) for part in laid)
     figures["widest"] = max((part.audit.get("widest", 0) for part in laid), default=0)

@@ -181,8 +181,9 @@ _FORCED = ("page", "left", "right", "recto", "verso")
 
 def _forced_break(page, following) -> bool:
     """Whether the content asks for a new page between ``page`` and ``following``: a block that
-    starts on ``following`` with a forced break before it (a chapter, a note's call sent over),
-    or a page of another kind (a landscape table). A gap above it is the author's, not the layout's."""
+    starts on ``following`` with a forced break before it (a chapter, a turned table; not the break
+    the build sets to keep a note with its call), or a page of another kind. A gap above it is the
+    author's, not the layout's."""
     if following is None:
         return True
     if following._page_box.page_type.name != page._page_box.page_type.name:
@@ -190,7 +191,8 @@ def _forced_break(page, following) -> bool:
     seen = {id(box.element) for box in page._page_box.descendants() if getattr(box, "element", None) is not None}
     box = following._page_box.children[0]
     while isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox):
-        if box.element is not None and id(box.element) not in seen and box.style["break_before"] in _FORCED:
+        if (box.element is not None and id(box.element) not in seen and box.style["break_before"] in _FORCED
+                and "note-break" not in (box.element.get("class") or "")):  # the build's own break is the layout's
             return True
         if not box.children:
             return False
