@@ -99,7 +99,7 @@ def nudge(html_text: str, notes: set[str] | list[str]) -> str:
         if block is None:
             continue
         block = _heading_before(html_text, block) or block
-        html_text = html_text[: block.start()] + _add_class(block.group(0), NUDGE) + html_text[block.end():]
+        html_text = html_text[: block.start()] + add_class(block.group(0), NUDGE) + html_text[block.end():]
     return html_text
 
 
@@ -118,7 +118,8 @@ def _heading_before(html_text: str, block: re.Match) -> re.Match | None:
         first = match
 
 
-def _add_class(tag: str, name: str) -> str:
+def add_class(tag: str, name: str) -> str:
+    """An opening ``tag`` with the class ``name`` added (first), unless it is there."""
     if name in tag:
         return tag
     if 'class="' in tag:

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 from weasyprint.formatting_structure import boxes
 
+from ..audit import add_class
+
 HYPHEN = "\u2010"  # the hyphen WeasyPrint inserts (the stylesheet's hyphenate-character); typed ones are U+002D
 SPACE_EM = 600 / 2048  # the book face's word space (Charis SIL), in em
-WIDE_SPACE, WIDEST_SPACE, WIDE_SHARE = 0.45, 0.6, 0.08  # em; em; share of justified lines
+WIDE_SPACE, WIDEST_SPACE = 0.45, 0.6  # em: a loose line; one too loose
 TIGHT_SPACE = 0.18  # em: a word space narrower than this is crowded (the fits are not allowed to make it)
 MIN_SPLIT, MIN_LAST_LINE = 3, 4  # letters on each side of a hyphen; letters on a paragraph's last line
 GAP_LINES = 2  # body lines of blank between text and notes, tolerated on a page but a part's last
@@ -59,7 +61,7 @@ class Audit:
                 "widest": round(self.widest, 3), "hyphens": self.hyphens, "crowded": sum(self.narrow.values()), "chars": sorted(self.chars)}
 
 
-def audit(document, last_page_exempt: bool = True) -> Audit:
+def audit(document) -> Audit:
     """Audit every page of a laid-out ``document``."""
     result = Audit()
     body_line, result.body_size = _body_line(document)
@@ -82,7 +84,7 @@ def audit(document, last_page_exempt: bool = True) -> Audit:
         gap = foot - bottom
         result.pages.append([round(100 * (bottom - top) / (foot - top)), round(gap * PX_TO_MM, 1)])
         following = pages[number] if number < len(pages) else None
-        if gap > GAP_LINES * body_line and not (last_page_exempt and following is None) and not _forced_break(page, following):
+        if gap > GAP_LINES * body_line and not _forced_break(page, following):  # a part's last page counts as one
             result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
             result.gaps[number] = gap / body_line
         flow = [line for line in lines if not _in_table(line)]
@@ -244,9 +246,10 @@ def _overfull(line: Line, result: Audit) -> None:
 
 # Fitting: WeasyPrint breaks a paragraph's lines one at a time (greedily), so some lines come out
 # loose, a paragraph may end on a scrap of a word, a word may be split across the turn of a page.
-# The build lays the part out again with the blocks (paragraphs, list items) that have such a
-# flaw set a hair tighter, and, for those still flawed, a hair looser; each block keeps whichever
-# setting serves it best. The nearest a greedy breaker comes to breaking a paragraph as a whole.
+# The blocks (paragraphs, list items) with a loose line are set with each of these word spacings
+# in a galley (``fit``), and keep whichever serves them best; a block still flawed once the notes
+# are placed tries the others (``refit``). The nearest a greedy breaker comes to breaking a
+# paragraph as a whole.
 FITS = ("fit-tight", "fit-loose", "fit-tighter", "fit-looser")  # classes of the stylesheet
 _BLOCK_RE = re.compile(r"<(p|li)\b")
 
@@ -293,9 +296,8 @@ def tie_runt(block: str) -> str:
 def score(found: Audit, number: str) -> tuple:
     """How badly a block is set (lower is better): its flaws, lines over the widest mark, lines
     over the wide mark or crowded, its widest word space."""
-    spaces = found.spaces.get(number, [0.0])
-    return (found.flawed.get(number, 0), sum(space > WIDEST_SPACE for space in spaces),
-            sum(space > WIDE_SPACE for space in spaces) + found.narrow.get(number, 0), round(max(spaces), 2))
+    widest, wide, most = _space_score(found.spaces.get(number, [0.0]))
+    return (found.flawed.get(number, 0), widest, wide + found.narrow.get(number, 0), most)
 
 
 def flawed(found: Audit) -> list[str]:
@@ -309,11 +311,7 @@ def with_fit(html_text: str, fits: dict[str, str]) -> str:
     def mark(match: re.Match) -> str:
         tag, number, attributes = match.groups()
         name = fits.get(number)
-        if not name:
-            return match.group(0)
-        if 'class="' in attributes:
-            return f'<{tag} data-b="{number}"' + attributes.replace('class="', f'class="{name} ', 1) + ">"
-        return f'<{tag} data-b="{number}" class="{name}"{attributes}>'
+        return add_class(match.group(0), name) if name else match.group(0)
 
     return re.sub(r'<(p|li) data-b="(\d+)"([^>]*)>', mark, html_text)
 
@@ -366,7 +364,7 @@ _GALLEY_CSS = ("<style>.footnote, table, figure, svg, img { display: none }"
 
 def galley(html_text: str, numbers: list[str], names: tuple[str, ...] = FITS) -> str:
     """A trial document: each of the blocks ``numbers`` set once with each of ``names`` (numbered
-    "N-fit", "N-plain" for none), in its place, so with the measure and style it has in the part; the other
+    "N-fit"), in its place, so with the measure and style it has in the part; the other
     paragraphs emptied, and notes, tables and figures left out (a note's call kept, as a
     superscript number as wide), so that the trial costs a fraction of a layout of the part."""
     wanted = set(numbers)
@@ -381,18 +379,14 @@ def galley(html_text: str, numbers: list[str], names: tuple[str, ...] = FITS) ->
             inner = re.sub(r' data-b="\d+"', "", inner)
             out.append(html_text[position:match.start()])
             for name in names:
-                out.append(f'<{tag} data-b="{number}-{name or "plain"}"' + (_with_class(attributes, name) if name else attributes)
-                           + f">{inner}</{tag}>")
+                opening = add_class(f"<{tag}{attributes}>", name)
+                out.append(f'<{tag} data-b="{number}-{name}"{opening[len(tag) + 1:]}{inner}</{tag}>')
             position = end + len(f"</{tag}>")
         elif tag == "p":
             out.append(html_text[position:match.end()])
             position = end
     out.append(html_text[position:])
     return "".join(out).replace("</head>", _GALLEY_CSS + "</head>", 1)
-
-
-def _with_class(attributes: str, name: str) -> str:
-    return attributes.replace('class="', f'class="{name} ', 1) if 'class="' in attributes else f' class="{name}"{attributes}'
 
 
 def _block_end(html_text: str, start: int, tag: str) -> int:
@@ -426,9 +420,8 @@ def badness(found: Audit) -> tuple:
     a page turn, scraps ending paragraphs, short splits, overfull lines), lines over the widest
     and the wide mark."""
     flaws = sum(kind in ("turn", "fragment", "split", "overfull") for kind, *_ in found.findings)
-    spaces = [space for line_spaces in found.spaces.values() for space in line_spaces]
-    return (flaws, sum(space > WIDEST_SPACE for space in spaces),
-            sum(space > WIDE_SPACE for space in spaces) + sum(found.narrow.values()))
+    widest, wide, _ = _space_score([space for line_spaces in found.spaces.values() for space in line_spaces] or [0.0])
+    return (flaws, widest, wide + sum(found.narrow.values()))
 
 
 def refit(found: Audit, fits: dict[str, str], tried: dict[str, set[str]]) -> dict[str, str] | None:
@@ -471,10 +464,10 @@ def fill_gaps(found: Audit, html_text: str, fits: dict[str, str], lay_out, relea
         for number in candidates[page]:
             now = _fit_score(found, number)
             for name in LONGER:
-                label = f"{number}-{name or 'plain'}"
-                score = _fit_score(tried, label)
-                if tried.line_count.get(label) == found.line_count[number] + 1 and score[0] == 0 and score[1] <= now[1] + 1:
-                    options.append((score[1] - now[1], score[2], number, name))
+                label = f"{number}-{name}"
+                then = _fit_score(tried, label)
+                if tried.line_count.get(label) == found.line_count[number] + 1 and then[0] == 0 and then[1] <= now[1] + 1:
+                    options.append((then[1] - now[1], then[2], number, name))
         taken: set[str] = set()
         for _, _, number, name in sorted(options):
             if len(taken) < need and number not in taken:
