@@ -2,6 +2,7 @@
 of loose paragraphs; the shipped dossier's figures are checked in test_shipped.py."""
 import weasyprint
 
+from dossier import audit
 from dossier.typeset import pages
 from dossier.typeset.parts import locate
 
@@ -53,6 +54,8 @@ def test_paragraphs_and_list_items_are_numbered_and_fitted_by_number():
     assert html == '<p data-b="1">a</p><ul><li data-b="2" class="x">b</li></ul><pre>c</pre><p data-b="3" class="y">d</p>'
     assert pages.with_fit(html, {"2": "fit-tight", "3": "fit-loose"}) == (
         '<p data-b="1">a</p><ul><li data-b="2" class="fit-tight x">b</li></ul><pre>c</pre><p data-b="3" class="fit-loose y">d</p>')
+    nudged = audit.nudge('<p data-b="1">Text<span id="call-x-1"></span>.</p>', ["note-x-1"])  # its class comes first
+    assert pages.with_fit(nudged, {"1": "fit-tight"}) == '<p class="fit-tight note-break" data-b="1">Text<span id="call-x-1"></span>.</p>'
 
 
 def test_fitting_keeps_for_each_paragraph_the_setting_that_serves_it_best():

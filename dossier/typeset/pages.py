@@ -306,14 +306,14 @@ def flawed(found: Audit) -> list[str]:
 
 
 def with_fit(html_text: str, fits: dict[str, str]) -> str:
-    """The class ``fits[n]`` on numbered block ``n``."""
+    """The class ``fits[n]`` on numbered block ``n`` (its attributes in any order: a block sent to
+    a new page for its note has its class first)."""
 
     def mark(match: re.Match) -> str:
-        tag, number, attributes = match.groups()
-        name = fits.get(number)
+        name = fits.get(match.group(1))
         return add_class(match.group(0), name) if name else match.group(0)
 
-    return re.sub(r'<(p|li) data-b="(\d+)"([^>]*)>', mark, html_text)
+    return re.sub(r'<(?:p|li)\b[^>]*? data-b="(\d+)"[^>]*>', mark, html_text)
 
 
 def fit(html_text: str, lay_out, release) -> tuple[dict[str, str], object, object, Audit]:
