@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from ..files import display_path
 from ..problems import Problem, error
 from . import yaml_safe

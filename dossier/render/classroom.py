@@ -17,7 +17,7 @@ from typing import Callable
 from ..cite.syntax import each_work_once, parse_citation
 from ..cite.text import collate, tidy
 from ..problems import Location
-from ..read.classroom import Classroom, Entry, When
+from ..read.classroom import Classroom, When
 from ..read.treaties import TreatyData
 from .markdown import one_line
 
