@@ -80,22 +80,30 @@ def notes_off_page(anchors: dict[str, int], note_ids: list[tuple[str, str]]) -> 
 
 
 # Where WeasyPrint cannot keep a note on its call's page (a page already full of notes, a note
-# too long for what is left of the page), the block holding the call starts a new page, with the
-# headings above it. (Letting the block's widow and orphan rules give first was tried: in this
-# dossier it never kept a note on its page, and cost a layout each time.)
+# too long for what is left of the page), the page is made to end sooner: first after the block
+# holding the call, so that what followed it goes over and leaves the note its room; where that
+# is not enough, before that block, which starts a new page with the headings above it. (Letting
+# the block's widow and orphan rules give was tried: in this dossier it never kept a note on its
+# page, and cost a layout each time.)
 NUDGE = "note-break"
 _BLOCK_RE = re.compile(r"<(p|li|td|th|blockquote|dd|figcaption|h[1-6])\b[^>]*>")
 
 
-def nudge(html_text: str, notes: set[str] | list[str]) -> str:
-    """Mark the block holding each listed note's call (or the headings right above it) to start a new page."""
-    for note_id in notes:
+def nudge(html_text: str, notes: set[str] | list[str], after: set[str] | list[str] = ()) -> str:
+    """Mark the block holding each of ``notes``' calls (or the headings right above it) to start
+    a new page; for each of ``after``, the block that follows the one holding its call."""
+    for note_id in [*notes, *after]:
         call = html_text.find(f'id="call-{note_id.removeprefix("note-")}"')
         if call < 0:
             continue
         block = None
-        for match in _BLOCK_RE.finditer(html_text, 0, call):
-            block = match
+        if note_id in after:
+            block = _BLOCK_RE.search(html_text, call)
+            if block is None or block.group(1) in ("td", "th"):
+                continue
+        else:
+            for match in _BLOCK_RE.finditer(html_text, 0, call):
+                block = match
         if block is None:
             continue
         block = _heading_before(html_text, block) or block

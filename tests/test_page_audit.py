@@ -1,9 +1,11 @@
 """The page audit (typeset/pages.py) on small documents whose flaws are known, and the fitting
 of loose paragraphs; the shipped dossier's figures are checked in test_shipped.py."""
+import re
+
 import weasyprint
 
 from dossier import audit
-from dossier.typeset import pages
+from dossier.typeset import mend, pages
 from dossier.typeset.parts import locate
 
 PAGE = "@page { size: 80mm 60mm; margin: 5mm } body { font: 12pt/16pt serif; margin: 0 } p { margin: 0 }"
@@ -50,12 +52,12 @@ def test_word_spaces_of_justified_lines_are_measured_and_ragged_lines_are_not():
 
 
 def test_paragraphs_and_list_items_are_numbered_and_fitted_by_number():
-    html = pages.number_paragraphs('<p>a</p><ul><li class="x">b</li></ul><pre>c</pre><p class="y">d</p>')
-    assert html == '<p data-b="1">a</p><ul><li data-b="2" class="x">b</li></ul><pre>c</pre><p data-b="3" class="y">d</p>'
-    assert pages.with_fit(html, {"2": "fit-tight", "3": "fit-loose"}) == (
-        '<p data-b="1">a</p><ul><li data-b="2" class="fit-tight x">b</li></ul><pre>c</pre><p data-b="3" class="fit-loose y">d</p>')
+    html = mend.number_paragraphs('<p>a</p><ul><li class="x">b</li></ul><pre>c</pre><p class="y">d</p>')
+    assert html == '<p data-b="1">a</p><ul data-s="4"><li data-b="2" class="x">b</li></ul><pre>c</pre><p data-b="3" class="y">d</p>'
+    assert mend.with_fit(html, {"2": "fit-tight", "3": "fit-loose"}) == (
+        '<p data-b="1">a</p><ul data-s="4"><li data-b="2" class="fit-tight x">b</li></ul><pre>c</pre><p data-b="3" class="fit-loose y">d</p>')
     nudged = audit.nudge('<p data-b="1">Text<span id="call-x-1"></span>.</p>', ["note-x-1"])  # its class comes first
-    assert pages.with_fit(nudged, {"1": "fit-tight"}) == '<p class="fit-tight note-break" data-b="1">Text<span id="call-x-1"></span>.</p>'
+    assert mend.with_fit(nudged, {"1": "fit-tight"}) == '<p class="fit-tight note-break" data-b="1">Text<span id="call-x-1"></span>.</p>'
 
 
 def test_fitting_keeps_for_each_paragraph_the_setting_that_serves_it_best():
@@ -72,14 +74,14 @@ def test_fitting_keeps_for_each_paragraph_the_setting_that_serves_it_best():
     def lay_out(text):
         return weasyprint.HTML(string=text).render(), None
 
-    numbered = pages.number_paragraphs(html)
+    numbered = mend.number_paragraphs(html)
     plain = pages.audit(lay_out(numbered)[0])
-    fits, document, _, found = pages.fit(numbered, lay_out, released.append)
-    assert pages.flawed(plain) and fits  # some paragraphs were loose, and some are set otherwise now
-    assert set(fits) <= set(pages.flawed(plain)) and set(fits.values()) <= set(pages.FITS)
-    assert pages.audit(lay_out(pages.with_fit(numbered, fits))[0]).findings == found.findings  # what is returned is that layout
+    fits, document, _, found = mend.fit(numbered, lay_out, released.append)
+    assert mend.flawed(plain) and fits  # some paragraphs were loose, and some are set otherwise now
+    assert set(fits) <= set(mend.flawed(plain)) and set(fits.values()) <= set(mend.FITS)
+    assert pages.audit(lay_out(mend.with_fit(numbered, fits))[0]).findings == found.findings  # what is returned is that layout
     for number in plain.spaces:
-        assert pages.score(found, number) <= pages.score(plain, number)
+        assert mend.score(found, number) <= mend.score(plain, number)
 
 
 def test_a_finding_is_located_at_the_source_line_holding_most_of_its_words():
@@ -99,8 +101,40 @@ def test_a_gap_before_a_page_break_the_content_asks_for_is_not_a_finding():
 def test_a_paragraph_cannot_end_on_a_scrap():
     """A short last word goes with the word before; a long one is split, if at all, with four letters to
     go over (no "ans." alone)."""
-    assert pages.tie_runt("as the exchange was?") == "as the exchange\u00a0was?"
-    assert pages.tie_runt("the Lithuanians.") == 'the <span class="whole">Lithuanians.</span>'
-    assert pages.tie_runt('ends <a href="x">here</a> it') == 'ends <a href="x">here</a>\u00a0it'  # after a tag too
+    assert mend.tie_runt("as the exchange was?") == "as the exchange\u00a0was?"
+    assert mend.tie_runt("the Lithuanians.") == 'the <span class="whole">Lithuanians.</span>'
+    assert mend.tie_runt('ends <a href="x">here</a> it') == 'ends <a href="x">here</a>\u00a0it'  # after a tag too
     noted = 'as it was.<span class="footnote">A note <span>with</span> words in it.</span>'
-    assert pages.tie_runt(noted) == noted.replace("it was", "it\u00a0was")  # the note's words do not count
+    assert mend.tie_runt(noted) == noted.replace("it was", "it\u00a0was")  # the note's words do not count
+
+
+def test_a_table_set_turned_deeper_than_the_page_is_wide_is_reported():
+    turned = ("<style>@page { size: 60mm 100mm; margin: 5mm }</style><div style='position: relative; height: 60mm'>"
+              "<div style='position: absolute; width: 60mm; transform-origin: 0 0; "
+              "transform: translate(0, 60mm) rotate(-90deg)'>ROWS</div></div>")
+    deep = pages.audit(render(turned.replace("ROWS", "<p>row</p>" * 12)))  # 12 lines of 16 pt: 68 mm across a 50 mm measure
+    assert [(kind, page, round(mm)) for kind, page, _, mm in deep.findings] == [("turned", 1, 18)]
+    assert pages.audit(render(turned.replace("ROWS", "<p>row</p>" * 8))).findings == []
+
+
+def test_a_page_left_short_gives_its_blank_to_the_space_above_its_headings():
+    """Flush at the foot: what a heading with its two lines left blank goes to the headings above it,
+    each taking at most its share (STRETCH); nothing moves to another page."""
+    body = ("<h2 id='a' style='margin: 2pt 0 0; font-size: 12pt'>One</h2><p>A line.</p>"
+            "<h2 id='b' style='margin: 2pt 0 0; font-size: 12pt'>Two</h2><p>A line.</p>"
+            "<h2 id='c' style='margin: 2pt 0 0; font-size: 12pt'>Three</h2><p>A line.</p>"
+            "<div id='d' style='height: 30mm; break-inside: avoid'>a block that goes over</div><p>end</p>")
+    html = mend.number_paragraphs(f"<html lang=en><style>{PAGE}</style><body>{body}</body></html>")
+    document = weasyprint.HTML(string=html).render()
+    found = pages.audit(document)
+    assert pages.GAP_LINES < found.gaps[1] < pages.GAP_LINES + 2  # room for two more headings' worth
+    stretched = mend.stretch(found, html)
+    after = weasyprint.HTML(string=stretched).render()
+    again = pages.audit(after)
+    assert 1 not in again.gaps
+    assert abs(again.pages[0][1] / pages.PX_TO_MM / again.body_line - mend.STRETCH_TO) < 0.1  # a line and a half left
+    assert {a: i for i, p in enumerate(after.pages) for a in p.anchors} == {a: i for i, p in enumerate(document.pages) for a in p.anchors}
+    assert stretched.count("margin-top:") == 2  # the page's first heading stays at its top: its space is cut there
+    # a page whose headings cannot take the blank is left as it was
+    short = re.sub(r"<h2[^>]*id='c'.*?</p>", "", html)
+    assert mend.stretch(pages.audit(weasyprint.HTML(string=short).render()), short) is None

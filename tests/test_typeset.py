@@ -105,3 +105,14 @@ def test_a_block_sent_to_a_new_page_takes_the_headings_above_it():
     assert audit.nudge(stray, ["note-x-1"]).endswith('<p class="note-break">Text<span id="call-x-1"></span>.</p>')
     plain = '<p>Before.</p><p>Text<span id="call-x-1"></span>.</p>'
     assert audit.nudge(plain, ["note-x-1"]) == '<p>Before.</p><p class="note-break">Text<span id="call-x-1"></span>.</p>'
+
+
+def test_a_note_that_went_over_first_sends_what_follows_its_call_over():
+    """The block after the one holding the call (with its heading) starts the next page, leaving
+    the note room; a call in a table cell has no such block."""
+    from dossier import audit
+    html = '<p>Text<span id="call-x-1"></span>.</p><h3 id="h">Next</h3><p>More.</p>'
+    assert audit.nudge(html, [], after=["note-x-1"]) == (
+        '<p>Text<span id="call-x-1"></span>.</p><h3 class="note-break" id="h">Next</h3><p>More.</p>')
+    cell = '<table><tr><td>A<span id="call-x-1"></span></td><td>B</td></tr></table><p>More.</p>'
+    assert audit.nudge(cell, [], after=["note-x-1"]) == cell

@@ -11,12 +11,10 @@ editor applies; ``findings`` are what exceed them, ``summary`` the figures for `
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from weasyprint.formatting_structure import boxes
 
-from ..audit import add_class
 
 HYPHEN = "\u2010"  # the hyphen WeasyPrint inserts (the stylesheet's hyphenate-character); typed ones are U+002D
 SPACE_EM = 600 / 2048  # the book face's word space (Charis SIL), in em
@@ -55,6 +53,8 @@ class Audit:
     page_blocks: dict[int, list[str]] = field(default_factory=dict)  # page -> the numbered blocks ending on it
     line_count: dict[str, int] = field(default_factory=dict)  # a numbered block's lines
     body_size: float = 0.0  # px: the size of the body text
+    body_line: float = 0.0  # px: the body's line height
+    stretches: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # page -> (data-s, margin-top px) of the blocks that may take space
 
     def summary(self) -> dict:
         return {"pages": self.pages, "justified": self.justified, "wide": self.wide,
@@ -65,6 +65,8 @@ def audit(document) -> Audit:
     """Audit every page of a laid-out ``document``."""
     result = Audit()
     body_line, result.body_size = _body_line(document)
+    result.body_line = body_line
+    stretched: set[int] = set()  # elements already met (a table split over pages takes space where it starts)
     lines_of: dict[int, list[Line]] = {}  # a block's element (its box, where it has none) -> its lines, across pages
     pages = document.pages
     for number, page in enumerate(pages, 1):
@@ -82,6 +84,7 @@ def audit(document) -> Audit:
             result.pages.append([0, round((foot - top) * PX_TO_MM, 1)])
             continue
         gap = foot - bottom
+        result.stretches[number] = _stretches(root, top, stretched)
         result.pages.append([round(100 * (bottom - top) / (foot - top)), round(gap * PX_TO_MM, 1)])
         following = pages[number] if number < len(pages) else None
         if gap > GAP_LINES * body_line and not _forced_break(page, following):  # a part's last page counts as one
@@ -93,9 +96,25 @@ def audit(document) -> Audit:
             _flaw(result, flow[-1].block)
         for line in lines:
             _overfull(line, result)
+        _overfull_turned(root, page_box.width, number, result)
     for lines in lines_of.values():
         _paragraph(lines, result)
     return result
+
+
+def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float]]:
+    """The blocks starting on the page that may be given more space above them (``STRETCH``):
+    (their ``data-s``, their margin-top); not the page's first, whose space above is cut."""
+    found = []
+    for box in root.descendants():
+        element = getattr(box, "element", None)
+        if (element is None or id(element) in seen or not isinstance(box, boxes.BlockLevelBox)
+                or element.get("data-s") is None):
+            continue
+        seen.add(id(element))
+        if box.position_y > top + 1 and box.margin_top > 0:  # a block set close on purpose stays so
+            found.append((element.get("data-s"), box.margin_top))
+    return found
 
 
 def _body_line(document) -> tuple[float, float]:
@@ -244,239 +263,10 @@ def _overfull(line: Line, result: Audit) -> None:
         _flaw(result, line.block)
 
 
-# Fitting: WeasyPrint breaks a paragraph's lines one at a time (greedily), so some lines come out
-# loose, a paragraph may end on a scrap of a word, a word may be split across the turn of a page.
-# The blocks (paragraphs, list items) with a loose line are set with each of these word spacings
-# in a galley (``fit``), and keep whichever serves them best; a block still flawed once the notes
-# are placed tries the others (``refit``). The nearest a greedy breaker comes to breaking a
-# paragraph as a whole.
-FITS = ("fit-tight", "fit-loose", "fit-tighter", "fit-looser")  # classes of the stylesheet
-_BLOCK_RE = re.compile(r"<(p|li)\b")
-
-
-def number_paragraphs(html_text: str) -> str:
-    """Each paragraph and list item numbered (``data-b``), so that the audit's figures can be tied
-    to it; and the last word of each, where it is short, tied to the word before (``tie_runt``)."""
-    count = iter(range(1, 1 << 30))
-    html_text = _BLOCK_RE.sub(lambda m: f'<{m.group(1)} data-b="{next(count)}"', html_text)
-    return re.sub(r'(<(p|li) data-b="\d+"[^>]*>)(.*?)(?=</\2>|<(?:ul|ol|p)\b)', lambda m: m.group(1) + tie_runt(m.group(3)),
-                  html_text, flags=re.S)
-
-
-RUNT = 3  # a last word of up to this many letters and digits is kept on its line with the word before
-_TOKEN_RE = re.compile(r"<[^>]*>|[^<]+")
-
-
-def tie_runt(block: str) -> str:
-    """``block`` (a paragraph's inner HTML) so that it cannot end on a line of three letters: the
-    space before its last word made a no-break space where that word is short ("is."), and a
-    longer last word split, if at all, with four letters to go over (never "Lithuani-ans.").
-    Words inside notes (``span.footnote``) do not count: the last word is the text's."""
-    last, depth = None, 0  # the last text token outside notes; how deep inside a note
-    for token in _TOKEN_RE.finditer(block):
-        piece = token.group(0)
-        if piece.startswith("<"):
-            if depth:
-                depth += 1 if piece.startswith("<span") else -1 if piece.startswith("</span") else 0
-            elif piece.startswith("<span") and "footnote" in piece:
-                depth = 1
-        elif not depth and piece.strip():
-            last = token
-    if last is None:
-        return block
-    match = re.search(r"(?:^|(?<=\S)) (\S+)\s*$", last.group(0))  # the space before the last word (after a tag, too)
-    if match is None:
-        return block
-    start, end = last.start() + match.start(), last.start() + match.end(1)
-    if sum(char.isalnum() for char in match.group(1)) > RUNT:
-        return f'{block[:start + 1]}<span class="whole">{block[start + 1:end]}</span>{block[end:]}'
-    return block[:start] + "\u00a0" + block[start + 1:]
-
-
-def score(found: Audit, number: str) -> tuple:
-    """How badly a block is set (lower is better): its flaws, lines over the widest mark, lines
-    over the wide mark or crowded, its widest word space."""
-    widest, wide, most = _space_score(found.spaces.get(number, [0.0]))
-    return (found.flawed.get(number, 0), widest, wide + found.narrow.get(number, 0), most)
-
-
-def flawed(found: Audit) -> list[str]:
-    """The numbered blocks worth setting another way."""
-    return [number for number in {**found.spaces, **found.flawed, **found.narrow} if score(found, number)[:3] != (0, 0, 0)]
-
-
-def with_fit(html_text: str, fits: dict[str, str]) -> str:
-    """The class ``fits[n]`` on numbered block ``n`` (its attributes in any order: a block sent to
-    a new page for its note has its class first)."""
-
-    def mark(match: re.Match) -> str:
-        name = fits.get(match.group(1))
-        return add_class(match.group(0), name) if name else match.group(0)
-
-    return re.sub(r'<(?:p|li)\b[^>]*? data-b="(\d+)"[^>]*>', mark, html_text)
-
-
-def fit(html_text: str, lay_out, release) -> tuple[dict[str, str], object, object, Audit]:
-    """Lay out ``html_text`` (numbered: ``number_paragraphs``); try each of ``FITS`` on the blocks
-    with a loose line, all in one galley (``galley``); lay the part out again with each such
-    block set as serves it best. ``lay_out(html)`` returns (document, what the layout said);
-    ``release(document)`` frees one no longer needed. Returns the fits chosen, the document,
-    what its layout said, and its audit."""
-    document, said = lay_out(html_text)
-    found = audit(document)
-    loose = [number for number, spaces in found.spaces.items() if _space_score(spaces)[:2] != (0, 0)]
-    loose += [number for number in found.narrow if number not in loose]
-    if not loose:
-        return {}, document, said, found
-    trial, _ = lay_out(galley(html_text, loose))
-    tried = audit(trial)
-    release(trial)
-    fits = {}
-    for number in loose:
-        least = _fit_score(found, number)
-        for name in FITS:
-            trial = _fit_score(tried, f"{number}-{name}")
-            if trial < least:
-                least, fits[number] = trial, name
-    if not fits:
-        return {}, document, said, found
-    release(document)
-    document, said = lay_out(with_fit(html_text, fits))
-    return fits, document, said, audit(document)
-
-
-def _fit_score(found: Audit, number: str) -> tuple:
-    """How evenly a block is spaced (lower is better): lines over the widest mark, lines over the
-    wide mark or crowded, its widest space; a block the layout did not reach scores worst."""
-    if number not in found.spaces and number not in found.narrow:
-        return (9, 9, 9)
-    widest, wide, most = _space_score(found.spaces.get(number, [0.0]))
-    return (widest, wide + found.narrow.get(number, 0), most)
-
-
-def _space_score(spaces: list[float]) -> tuple:
-    return (sum(space > WIDEST_SPACE for space in spaces), sum(space > WIDE_SPACE for space in spaces), round(max(spaces), 2))
-
-
-_GALLEY_CSS = ("<style>.footnote, table, figure, svg, img { display: none }"
-               " .galley-call { font-size: 0.67em; line-height: 0; vertical-align: super; font-variant-numeric: lining-nums }</style>")
-
-
-def galley(html_text: str, numbers: list[str], names: tuple[str, ...] = FITS) -> str:
-    """A trial document: each of the blocks ``numbers`` set once with each of ``names`` (numbered
-    "N-fit"), in its place, so with the measure and style it has in the part; the other
-    paragraphs emptied, and notes, tables and figures left out (a note's call kept, as a
-    superscript number as wide), so that the trial costs a fraction of a layout of the part."""
-    wanted = set(numbers)
-    out, position = [], 0
-    for match in re.finditer(r'<(p|li) data-b="(\d+)"([^>]*)>', html_text):
-        tag, number, attributes = match.groups()
-        if match.start() < position:
-            continue  # inside a block already copied
-        end = _block_end(html_text, match.end(), tag)
-        if number in wanted:
-            inner = _calls_only(html_text[match.end():end], html_text.count('<span class="footnote"', 0, match.start()))
-            inner = re.sub(r' data-b="\d+"', "", inner)
-            out.append(html_text[position:match.start()])
-            for name in names:
-                opening = add_class(f"<{tag}{attributes}>", name)
-                out.append(f'<{tag} data-b="{number}-{name}"{opening[len(tag) + 1:]}{inner}</{tag}>')
-            position = end + len(f"</{tag}>")
-        elif tag == "p":
-            out.append(html_text[position:match.end()])
-            position = end
-    out.append(html_text[position:])
-    return "".join(out).replace("</head>", _GALLEY_CSS + "</head>", 1)
-
-
-def _block_end(html_text: str, start: int, tag: str) -> int:
-    """Where the block whose content starts at ``start`` closes (its ``</tag>``), nested ones of the same tag skipped."""
-    depth = 1
-    for token in re.finditer(rf"<(/?){tag}\b[^>]*>", html_text[start:]):
-        depth += -1 if token.group(1) else 1
-        if depth == 0:
-            return start + token.start()
-    return len(html_text)
-
-
-def _calls_only(block: str, before: int) -> str:
-    """``block`` with each note (``span.footnote``) replaced by its call's number as a superscript
-    (the notes before the block numbered ``before``)."""
-    out, depth, count = [], 0, before
-    for token in _TOKEN_RE.finditer(block):
-        piece = token.group(0)
-        if depth:
-            depth += 1 if piece.startswith("<span") else -1 if piece.startswith("</span") else 0
-        elif piece.startswith("<span") and "footnote" in piece:
-            depth, count = 1, count + 1
-            out.append(f'<sup class="galley-call">{count}</sup>')
-        else:
-            out.append(piece)
-    return "".join(out)
-
-
-def badness(found: Audit) -> tuple:
-    """How badly a part is set, for choosing between two layouts of it: its flaws (splits across
-    a page turn, scraps ending paragraphs, short splits, overfull lines), lines over the widest
-    and the wide mark."""
-    flaws = sum(kind in ("turn", "fragment", "split", "overfull") for kind, *_ in found.findings)
-    widest, wide, _ = _space_score([space for line_spaces in found.spaces.values() for space in line_spaces] or [0.0])
-    return (flaws, widest, wide + sum(found.narrow.values()))
-
-
-def refit(found: Audit, fits: dict[str, str], tried: dict[str, set[str]]) -> dict[str, str] | None:
-    """The fits with each block still flawed in ``found`` set another way not tried yet (the
-    layout around it has changed since it was chosen: notes moved, pages turned elsewhere); None
-    if there is nothing left to try."""
-    changed = {}
-    for number in flawed(found):
-        if score(found, number)[:2] == (0, 0):
-            continue  # only loose, not flawed: as good as it gets
-        untried = [name for name in ("", *FITS) if name not in tried.setdefault(number, {fits.get(number, "")})]
-        if untried:
-            changed[number] = untried[0]
-            tried[number].add(untried[0])
-    return {**fits, **changed} if changed else None
-
-
-# A gap above the notes on a page that is not a part's last is mostly a heading (with the two lines
-# it keeps), a table row or a long note that did not fit, and went over. It is closed as TeX's
-# \looseness does it: paragraphs that end on that page, each set so that it takes one line more
-# (the galley says which can, and at what cost to their spacing), as many as the gap needs. What
-# went over stays over, so the pages after do not move.
-LONGER = ("fit-loose", "fit-looser", "fit-longer")  # the settings that may give a paragraph a line more
-
-
-def fill_gaps(found: Audit, html_text: str, fits: dict[str, str], lay_out, release) -> dict[str, str] | None:
-    """Fits that lengthen enough paragraphs ending on each page with a gap, a line each, to bring
-    the gap within ``GAP_LINES``; None if none can. ``html_text`` is the part numbered, unfitted."""
-    wanted = {page: math.ceil(gap - GAP_LINES) for page, gap in found.gaps.items()}
-    candidates = {page: [n for n in found.page_blocks.get(page, []) if n in found.line_count] for page in wanted}
-    numbers = [n for page in wanted for n in candidates[page]]
-    if not numbers:
-        return None
-    trial, _ = lay_out(galley(html_text, numbers, LONGER))
-    tried = audit(trial)
-    release(trial)
-    chosen = dict(fits)
-    for page, need in wanted.items():
-        options = []
-        for number in candidates[page]:
-            now = _fit_score(found, number)
-            for name in LONGER:
-                label = f"{number}-{name}"
-                then = _fit_score(tried, label)
-                if tried.line_count.get(label) == found.line_count[number] + 1 and then[0] == 0 and then[1] <= now[1] + 1:
-                    options.append((then[1] - now[1], then[2], number, name))
-        taken: set[str] = set()
-        for _, _, number, name in sorted(options):
-            if len(taken) < need and number not in taken:
-                chosen[number] = name
-                taken.add(number)
-    chosen = {number: name for number, name in chosen.items() if name}
-    return chosen if chosen != {n: f for n, f in fits.items() if f} else None
-
-
-def gap_badness(found: Audit) -> tuple:
-    """For choosing between layouts by their gaps: flaws and lines over the widest mark first."""
-    return (*badness(found)[:2], len(found.gaps), round(sum(found.gaps.values()), 1))
+def _overfull_turned(root, measure: float, page: int, result: Audit) -> None:
+    """A block set turned a quarter (a wide table) whose depth runs past the measure."""
+    for box in root.descendants(placeholders=True):
+        turned = any(name == "rotate" and abs(abs(value) - math.pi / 2) < 0.01 for name, value in box.style["transform"])
+        if turned and box.margin_height() > measure + 0.5:
+            text = " ".join(_text(line) for line, _ in _lines(getattr(box, "_box", box), None))
+            result.findings.append(["turned", page, text[:80], round((box.margin_height() - measure) * PX_TO_MM, 1)])

@@ -18,7 +18,7 @@ import weasyprint
 
 from .. import audit
 from ..files import file_digest, write_atomically
-from . import pages, patches
+from . import mend, pages, patches
 from .fetcher import ConfinedFetcher
 
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
@@ -84,10 +84,10 @@ REPAIRS = 5  # layouts at most, after the notes are in place, to set still-flawe
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
-    """Lay out one part (in a worker process): its paragraphs fitted (``pages.fit``), every note
+    """Lay out one part (in a worker process): its paragraphs fitted (``mend.fit``), every note
     kept on its call's page; then, where the page audit still finds a paragraph flawed (a word
     split across a page turn, a scrap on its last line, a line stretched wide), that paragraph
-    set another way, and the gaps above notes filled (``pages.fill_gaps``), where that serves the
+    set another way, and the gaps above notes filled (``mend.fill_gaps``), where that serves the
     part better."""
     folders = [Path(r) for r in roots]
 
@@ -98,7 +98,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         """Lay the part out with the ``candidate`` fits; keep it if its notes are where they were
         and it is better by ``measure``."""
         nonlocal document, laid_out, found, fits, adjusted
-        trial_html = pages.with_fit(audit.nudge(numbered, nudged), candidate)
+        trial_html = mend.with_fit(nudge(), candidate)
         trial, trial_said = lay_out(trial_html)
         trial_found = pages.audit(trial)
         if audit.notes_off_page(trial_said.anchors, note_ids) == off and measure(trial_found) < measure(found):
@@ -107,37 +107,57 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         else:
             release(trial)
 
-    numbered = pages.number_paragraphs(html_text)
-    fits, document, laid_out, found = pages.fit(numbered, lay_out, release)
-    nudged: list[str] = []
+    numbered = mend.number_paragraphs(html_text)
+    fits, document, laid_out, found = mend.fit(numbered, lay_out, release)
+    nudged: list[str] = []  # notes whose call's block starts a new page
+    after: list[str] = []  # notes whose call's block ends its page (tried first)
+
+    def nudge() -> str:
+        return audit.nudge(numbered, nudged, after)
+
     tried: dict[str, set[str]] = {}
     repairs = 0
-    adjusted = pages.with_fit(numbered, fits)
+    adjusted = mend.with_fit(numbered, fits)
     while True:
         if document is None:
             document, laid_out = lay_out(adjusted)
             found = None
         off = audit.notes_off_page(laid_out.anchors, note_ids)
+        # Only the first note off its page, in reading order: what it moves shifts everything
+        # after it, so a later note may land right by itself, and a break it would have forced
+        # (leaving a page half empty) is not needed. The page ends after the call's block
+        # first; if the note is still off, before it.
         pending = [note for note, _, _ in off if note not in nudged]
         if pending:
             release(document)  # laid out again, nudged
             document = None
-            # Only the first note off its page, in reading order: what it moves shifts everything
-            # after it, so a later note may land right by itself, and a break it would have forced
-            # (leaving a page half empty) is not needed.
-            nudged.append(pending[0])
-            adjusted = pages.with_fit(audit.nudge(numbered, nudged), fits)
+            if pending[0] in after:
+                after.remove(pending[0])
+                nudged.append(pending[0])
+            else:
+                after.append(pending[0])
+            adjusted = mend.with_fit(nudge(), fits)
             continue
         found = found or pages.audit(document)
-        refitted = pages.refit(found, fits, tried) if repairs < REPAIRS and pages.badness(found)[:2] != (0, 0) else None
+        refitted = mend.refit(found, fits, tried) if repairs < REPAIRS and mend.badness(found)[:2] != (0, 0) else None
         if refitted is None:
             break
         repairs += 1
-        attempt(refitted, pages.badness)
+        attempt(refitted, mend.badness)
     if found.gaps:  # then the gaps above notes
-        filled = pages.fill_gaps(found, numbered, fits, lay_out, release)
+        filled = mend.fill_gaps(found, numbered, fits, lay_out, release)
         if filled is not None:
-            attempt(filled, pages.gap_badness)
+            attempt(filled, mend.gap_badness)
+    if found.gaps:  # what is left, given to the space above headings, lists, tables
+        stretched = mend.stretch(found, adjusted)
+        if stretched is not None:
+            trial, trial_said = lay_out(stretched)
+            trial_found = pages.audit(trial)
+            if trial_said.anchors == laid_out.anchors and mend.gap_badness(trial_found) < mend.gap_badness(found):
+                release(document)
+                document, laid_out, found, adjusted = trial, trial_said, trial_found, stretched
+            else:
+                release(trial)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
