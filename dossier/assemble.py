@@ -9,6 +9,7 @@ template's file and line.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .files import display_path
 from .handouts import Handout
 from .model import chapter_labels
 from .problems import BuildError, error
+from .render.data import split_turned
 from .project import Settings, template_dirs, template_environment, template_file
 from .typeset.parts import Part
 
@@ -95,6 +97,8 @@ def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> 
     parts = []
     for chapter in book.chapters:
         slug = chapter.chapter.slug
+        if book.settings.half_sheet:  # a table turned on a page too small for it goes over two
+            chapter = replace(chapter, html=split_turned(chapter.html))
         html_text = assemble(book, html_path, "part.html.j2", {"kind": "chapter", "part": chapter}, environment)
         notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
         headings = ((1, f"{slug}-title", chapter.chapter.title), *chapter.headings)

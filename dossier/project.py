@@ -22,7 +22,7 @@ FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.t
 PAPER_SIZES = {"A4": "210mm 297mm", "LETTER": "8.5in 11in", "A5": "148mm 210mm", "HALF-LETTER": "5.5in 8.5in"}
 # How far down an upright page a table set turned may run (dossier.css, .comparison): the text
 # block's height less room for the table's note (the margins are dossier.css's and booklet.css's).
-TURNED_LENGTH = {"A4": "212mm", "LETTER": "200mm", "A5": "146mm", "HALF-LETTER": "152mm"}
+TURNED_LENGTH = {"A4": "224mm", "LETTER": "218mm", "A5": "146mm", "HALF-LETTER": "152mm"}
 # The booklet is typeset on half the paper's sheet (its own stylesheet, booklet.css), two pages
 # to a side; only A4 and Letter are settings.
 BOOKLET_PAPER = {"A4": "A5", "LETTER": "HALF-LETTER"}

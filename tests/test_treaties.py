@@ -117,6 +117,22 @@ def test_generated_blocks_are_one_line_with_citations(tmp_path):
     assert re.search(r'<caption>[^<]*\[@[^\]]+\]</caption>', table)
 
 
+def test_on_a_small_page_the_turned_table_goes_over_two_pages_its_head_repeated(tmp_path):
+    loaded, _ = load(tmp_path, GOOD)
+    table = data.comparison_table(loaded)
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table)
+    split = data.split_turned(f"<p>Before.</p>{table}<p>After.</p>")
+    halves = re.findall(r'<div class="comparison">.*?</div>', split)
+    assert len(halves) == 2 and split.startswith("<p>Before.</p>") and split.endswith("<p>After.</p>")
+    assert re.findall(r"<tr><th scope=\"row\">.*?</tr>", split) == rows  # every row once, in order
+    assert all(re.search(r"<tr><th scope=\"row\">", half) for half in halves)  # neither half empty
+    head = re.search(r"<thead>.*?</thead>", table).group(0)
+    assert all(head in half for half in halves)
+    assert "[@" in halves[0] and "[@" not in halves[1] and "side by side, continued</caption>" in halves[1]
+    pair = data.comparison_table(loaded, "latvia")
+    assert data.split_turned(pair) == pair  # a table in the text's width stays whole
+
+
 def test_table_sources_are_one_note_with_treaties_of_the_same_sources_together():
     def treaty(short, sources):
         return treaties.Treaty({"short": short, "sources": {"signed": sources}}, {})

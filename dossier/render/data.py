@@ -7,10 +7,12 @@ In: ``TreatyData`` (``read/treaties.py``). Out: the context a chapter's Jinja ex
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html import escape
 from typing import Any, Mapping
 
 import jinja2
+from markupsafe import Markup
 
 from ..cite.syntax import each_work_once
 from ..read.treaties import FIELDS, LANGUAGE_NAMES, UNKNOWN, Treaty, TreatyData
@@ -109,6 +111,28 @@ def comparison_table(data: TreatyData, *treaty_ids: str) -> str:
         f'<colgroup><col class="row-heads"/>{"<col/>" * len(treaties)}</colgroup>'
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
+
+
+_TURNED_RE = re.compile(r'<div class="comparison"><table class="comparison-table"><caption>(.*?) side by side (.*?)</caption>'
+                        r"(<colgroup>.*?</colgroup><thead>.*?</thead>)<tbody>(.*?)</tbody></table></div>")
+
+
+def split_turned(html_text: str) -> Markup:
+    """The five-treaty table as two turned pages, for a page too small to hold it on one (the
+    booklet's): its rows divided where the two halves' text is most nearly equal, the head
+    repeated, the caption and its note on the first, "continued" on the second."""
+
+    def split(match: re.Match) -> str:
+        names, rest, head, body = match.groups()
+        rows = re.findall(r"<tr>.*?</tr>", body)
+        sizes = [len(re.sub(r"<[^>]+>", "", row)) for row in rows]
+        cut = min(range(1, len(rows)), key=lambda k: abs(sum(sizes[:k]) - sum(sizes[k:])), default=len(rows))
+        first, second = "".join(rows[:cut]), "".join(rows[cut:])
+        page = '<div class="comparison"><table class="comparison-table"><caption>{}</caption>{}<tbody>{}</tbody></table></div>'
+        return page.format(f"{names} side by side {rest}", head, first) + (
+            page.format(f"{names} side by side, continued", head, second) if second else "")
+
+    return Markup(_TURNED_RE.sub(split, str(html_text)))
 
 
 def table_sources(treaties: list[Treaty], rows: list[str]) -> str:
