@@ -138,3 +138,56 @@ def test_a_page_left_short_gives_its_blank_to_the_space_above_its_headings():
     # a page whose headings cannot take the blank is left as it was
     short = re.sub(r"<h2[^>]*id='c'.*?</p>", "", html)
     assert mend.stretch(pages.audit(weasyprint.HTML(string=short).render()), short) is None
+
+
+NOTES = (".footnote { float: footnote; footnote-policy: line; font-size: 10pt; line-height: 12pt }"
+         " ::footnote-call { content: counter(footnote) } ::footnote-marker { content: counter(footnote) '. ' }"
+         " .footnote-continued { footnote-policy: auto; counter-increment: footnote -1 }"
+         " .footnote-continued::footnote-call, .footnote-continued::footnote-marker { content: none }")
+
+
+def test_a_long_note_whose_call_went_over_is_split_across_the_pages_as_tex_does():
+    """Its first lines go under the call, the rest to the top of the next page's notes, without a
+    number; the gap closes; the notes after it keep their numbers."""
+    long_note = " ".join(f"note{n}" for n in range(30))
+    body = ("<p>" + "word " * 60 + f"the call<a id='call-x-1'></a><span class='footnote' id='note-x-1'>{long_note} <i>in italics</i>"
+            " end.</span> and more words " + "word " * 30 + "<span class='footnote' id='note-x-2'>Second.</span> end.</p>")
+    html = mend.number_paragraphs(f"<html lang=en><style>{PAGE} @page {{ size: 80mm 100mm }} {NOTES}</style><body>{body}</body></html>")
+    document = weasyprint.HTML(string=html).render()
+    found = pages.audit(document)
+    assert found.gaps.get(1, 0) > pages.GAP_LINES  # the call's line went over with its note
+    split = mend.split_notes(document, found, html)
+    assert split.count('class="footnote footnote-continued"') == 1
+    after = weasyprint.HTML(string=split).render()
+    assert 1 not in pages.audit(after).gaps
+    first, second = (page._page_box for page in after.pages[:2])
+    text = [" ".join(box.text for box in page.descendants() if isinstance(box, pages.boxes.TextBox)) for page in (first, second)]
+    assert "the call" in text[0] and "note0" in text[0] and "note29" in text[1] and "end." in text[1]
+    assert "2. Second." in " ".join(text) or "2.Second." in " ".join(text).replace(" ", "")
+
+
+def test_a_note_is_split_at_a_word_its_open_elements_closed_and_opened_again():
+    html = ('<p>T<span class="footnote" id="note-x-1">So the <i>Wikipedia article</i> (&ldquo;Soviet&rdquo;, '
+            'under <span lang="lt">Kauno m&#279;n</span> more) ends.</span> after.</p>')
+    assert mend._split_note(html, "note-x-1", "So the Wikipedia ") == (
+        '<p>T<span class="footnote" id="note-x-1">So the <i>Wikipedia</i></span><span class="footnote footnote-continued">'
+        '<i>article</i> (&ldquo;Soviet&rdquo;, under <span lang="lt">Kauno m&#279;n</span> more) ends.</span> after.</p>')
+    # a word cut by the line's hyphen stays whole, on the next page
+    assert '(&ldquo;Soviet&rdquo;, under</span><span class="footnote footnote-continued"><span lang="lt">Kauno' in (
+        mend._split_note(html, "note-x-1", "So the Wikipedia article (“Soviet”, under Kau"))
+    assert mend._split_note(html, "note-x-1", "Not its text") == html
+
+
+def test_a_short_last_line_alone_at_the_top_of_a_page_is_a_widow():
+    lines = "a line<br>" * 8  # a page holds eight
+    widow = pages.audit(render(f"<p style='widows: 1'>{lines}ending.</p>"))
+    assert [kind for kind, *_ in widow.findings] == ["widow"]
+    assert "widow" not in kinds(pages.audit(render(f"<p>{lines}ending.</p>")))  # two lines go over together
+
+
+def test_the_last_page_with_running_text_may_end_short_before_the_parts_figures():
+    figure = "<figure style='margin: 0; break-inside: avoid'><div style='height: 44mm'></div><figcaption>The caption.</figcaption></figure>"
+    found = pages.audit(render(f"<p>One short line.</p>{figure}"))
+    assert "gap" not in kinds(found)
+    found = pages.audit(render(f"<p>One short line.</p>{figure}<p>more</p>"))
+    assert "gap" in kinds(found)

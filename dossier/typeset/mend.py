@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import math
 import re
+from html import unescape
+from itertools import islice
+
+from weasyprint.formatting_structure import boxes
 
 from ..audit import add_class
-from .pages import GAP_LINES, WIDE_SPACE, WIDEST_SPACE, Audit, audit
+from .pages import GAP_LINES, WIDE_SPACE, WIDEST_SPACE, Audit, _lines, audit
 
 
 # Fitting: WeasyPrint breaks a paragraph's lines one at a time (greedily), so some lines come out
@@ -81,7 +85,12 @@ def with_fit(html_text: str, fits: dict[str, str]) -> str:
 
     def mark(match: re.Match) -> str:
         name = fits.get(match.group(1))
-        return add_class(match.group(0), name) if name else match.group(0)
+        if name is None:
+            return match.group(0)
+        tag = match.group(0)
+        if name.startswith("fit-") or name == "":  # a fit replaces the one the block had
+            tag = re.sub(r' class=""', "", re.sub(r"(?<=[\s\"])fit-[\w-]+ ?", "", tag))
+        return add_class(tag, name) if name else tag
 
     return re.sub(r'<(?:p|li)\b[^>]*? data-b="(\d+)"[^>]*>', mark, html_text)
 
@@ -189,7 +198,7 @@ def badness(found: Audit) -> tuple:
     """How badly a part is set, for choosing between two layouts of it: its flaws (splits across
     a page turn, scraps ending paragraphs, short splits, overfull lines), lines over the widest
     and the wide mark."""
-    flaws = sum(kind in ("turn", "fragment", "split", "overfull") for kind, *_ in found.findings)
+    flaws = sum(kind in ("turn", "fragment", "split", "overfull", "widow") for kind, *_ in found.findings)
     widest, wide, _ = _space_score([space for line_spaces in found.spaces.values() for space in line_spaces] or [0.0])
     return (flaws, widest, wide + sum(found.narrow.values()))
 
@@ -245,6 +254,131 @@ def fill_gaps(found: Audit, html_text: str, fits: dict[str, str], lay_out, relea
                 taken.add(number)
     chosen = {number: name for number, name in chosen.items() if name}
     return chosen if chosen != {n: f for n, f in fits.items() if f} else None
+
+
+# A note too long for what is left of its call's page takes the call's line over with it (the
+# stylesheet's footnote-policy: line), and leaves a gap. Books set the note's first lines under its
+# call and carry the rest over, as TeX does: the note is split at a word where the page's room
+# ends, and its second part (class ``footnote-continued``: no number, no call of its own) cannot
+# fit on the page, so WeasyPrint carries it to the top of the next page's notes.
+CONTINUED = "footnote-continued"
+NOTE_LINES = 2  # lines of a split note, at least, on each page
+
+
+def split_notes(document, found: Audit, html_text: str) -> str | None:
+    """``html_text`` (the part as laid out in ``document``) with the note whose call went over
+    from each page with a gap split to fill the gap; None if none can be."""
+    out = html_text
+    for page in sorted(found.gaps):
+        if page < len(document.pages):
+            plan = _note_split(document.pages[page - 1]._page_box, document.pages[page]._page_box,
+                               found.gaps[page] * found.body_line)
+            if plan:
+                out = _split_note(out, *plan)
+    return out if out != html_text else None
+
+
+def _note_split(page, following, room: float) -> tuple[str, str] | None:
+    """(note id, the text of its lines that fit on ``page``) for the first note called in the
+    first lines of ``following``, if it can be split with ``NOTE_LINES`` on each page."""
+    top = following.content_box_y()
+    for line, _ in islice(_lines(following.children[0], None), 4):
+        called = [box.footnote for box in line.descendants() if getattr(box, "footnote", None) is not None]
+        if not called:
+            continue
+        areas = [c for c in following.children if isinstance(c, boxes.FootnoteAreaBox)]
+        note = next((n for a in areas for n in a.children if n.element is called[0].element), None)
+        if note is None or note.element.get("id") is None:
+            return None
+        lines = [box for box in note.descendants() if isinstance(box, boxes.LineBox)]
+        overhead = note.margin_height() - sum(box.height for box in lines)
+        if not any(isinstance(c, boxes.FootnoteAreaBox) and c.children for c in page.children):
+            overhead += areas[0].margin_top + areas[0].padding_top + areas[0].border_top_width
+        fits = int((room - (line.position_y + line.height - top) - overhead) // lines[0].height)
+        fits = min(fits, len(lines) - NOTE_LINES)
+        if fits < NOTE_LINES:
+            return None
+        kept = ""
+        for box in lines[:fits]:
+            text = "".join(t.text for t in box.descendants() if isinstance(t, boxes.TextBox)
+                           and not (t.element_tag or "").endswith("::footnote-marker")).replace("\xad", "")
+            kept += text[:-1] if text.endswith("\u2010") else text.rstrip() + " "
+        return note.element.get("id"), kept
+    return None
+
+
+_VOID = ("br", "wbr", "img")
+
+
+def _tag_name(tag: str) -> str:
+    return re.match(r"</?(\w+)", tag).group(1)
+
+
+def _split_note(html_text: str, note_id: str, kept: str) -> str:
+    """The note ``note_id`` split after the last whole word of ``kept`` (its text as printed): the
+    inline elements open there closed, and opened again in the part continued."""
+    opening = re.search(rf"""<span class=(["'])footnote\1 id=(["']){re.escape(note_id)}\2>""", html_text)
+    if opening is None:
+        return html_text
+    end = _block_end(html_text, opening.end(), "span")
+    inner = html_text[opening.end():end]
+    wanted = " ".join(kept.split())
+    cut, seen, open_tags, at_cut, previous_space = None, 0, [], [], True
+    for token in _TOKEN_RE.finditer(inner):
+        piece = token.group(0)
+        if piece.startswith("</"):
+            open_tags = open_tags[:-1]
+            continue
+        if piece.startswith("<"):
+            if not piece.endswith("/>") and _tag_name(piece) not in _VOID:
+                open_tags = [*open_tags, piece]
+            continue
+        for char in re.finditer(r"&[#\w]+;|.", piece, re.S):
+            visible = unescape(char.group(0))
+            if visible.isspace():
+                if not previous_space:  # a word ends: cut here, if the words so far are the ones kept
+                    if seen > len(wanted) or (seen < len(wanted) and wanted[seen] != " "):
+                        break
+                    cut, at_cut = token.start() + char.start(), list(open_tags)
+                    if seen == len(wanted):
+                        break
+                    seen += 1
+            elif seen < len(wanted) and wanted[seen] == visible:
+                seen += 1
+            else:
+                break
+            previous_space = visible.isspace()
+        else:
+            continue
+        break
+    if cut is None:
+        return html_text
+    closing = "".join(f"</{_tag_name(tag)}>" for tag in reversed(at_cut))
+    first, rest = inner[:cut] + closing, "".join(at_cut) + inner[cut:].lstrip()
+    return (f'{html_text[:opening.end()]}{first}</span><span class="footnote {CONTINUED}">{rest}'
+            f"{html_text[end:]}")
+
+
+# A gap left by the widow and orphan rules (a paragraph's two lines, one with a note, gone over
+# together where one would have fitted) closes as a typesetter closes it: the rule gives, for
+# that paragraph only (a full line left alone at the top of the next page, or one at the foot).
+GIVE = {"widows": "widows-give", "orphans": "orphans-give"}  # classes of the stylesheet
+
+
+def give_way(document, found: Audit) -> dict[str, str]:
+    """The paragraph that starts each page after a gap in ``document`` (by number), with the
+    class that allows it one line on either side of the break."""
+    gives = {}
+    for page in found.gaps:
+        if page >= len(document.pages):
+            continue
+        first = next(_lines(document.pages[page]._page_box.children[0], None), None)
+        if first is None or first[1].element is None or first[1].element.get("data-b") is None:
+            continue
+        element = first[1].element
+        before = any(block.element is element for _, block in _lines(document.pages[page - 1]._page_box.children[0], None))
+        gives[element.get("data-b")] = GIVE["widows" if before else "orphans"]
+    return gives
 
 
 # What gaps are left, where a page has somewhere to put the space, are closed as a book set flush at

@@ -21,6 +21,7 @@ SPACE_EM = 600 / 2048  # the book face's word space (Charis SIL), in em
 WIDE_SPACE, WIDEST_SPACE = 0.45, 0.6  # em: a loose line; one too loose
 TIGHT_SPACE = 0.18  # em: a word space narrower than this is crowded (the fits are not allowed to make it)
 MIN_SPLIT, MIN_LAST_LINE = 3, 4  # letters on each side of a hyphen; letters on a paragraph's last line
+WIDOW_FILL = 0.75  # a paragraph's last line alone at the top of a page must fill this much of the measure
 GAP_LINES = 2  # body lines of blank between text and notes, tolerated on a page but a part's last
 PX_TO_MM = 25.4 / 96
 
@@ -69,6 +70,7 @@ def audit(document) -> Audit:
     stretched: set[int] = set()  # elements already met (a table split over pages takes space where it starts)
     lines_of: dict[int, list[Line]] = {}  # a block's element (its box, where it has none) -> its lines, across pages
     pages = document.pages
+    text_ends = _last_text_page(pages)
     for number, page in enumerate(pages, 1):
         page_box = page._page_box
         root = page_box.children[0]
@@ -87,7 +89,9 @@ def audit(document) -> Audit:
         result.stretches[number] = _stretches(root, top, stretched)
         result.pages.append([round(100 * (bottom - top) / (foot - top)), round(gap * PX_TO_MM, 1)])
         following = pages[number] if number < len(pages) else None
-        if gap > GAP_LINES * body_line and not _forced_break(page, following):  # a part's last page counts as one
+        # a part's last page counts as one, and so does the last with running text, before pages of
+        # figures and tables set at the part's end
+        if gap > GAP_LINES * body_line and not _forced_break(page, following) and number < text_ends:
             result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
             result.gaps[number] = gap / body_line
         flow = [line for line in lines if not _in_table(line)]
@@ -100,6 +104,17 @@ def audit(document) -> Audit:
     for lines in lines_of.values():
         _paragraph(lines, result)
     return result
+
+
+def _last_text_page(pages) -> int:
+    """The number of the part's last page with running text (not a figure's, a table's or their captions')."""
+    last = len(pages)
+    while last > 1 and not any(block.element_tag not in _NOT_TEXT for _, block in _lines(pages[last - 1]._page_box.children[0], None)):
+        last -= 1
+    return last
+
+
+_NOT_TEXT = ("td", "th", "caption", "figcaption")
 
 
 def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float]]:
@@ -159,6 +174,16 @@ def _paragraph(lines: list[Line], result: Audit) -> None:
     if len(lines) > 1 and block.element_tag in ("p", "li") and sum(c.isalnum() for c in lines[-1].text) < MIN_LAST_LINE:
         result.findings.append(["fragment", lines[-1].page, lines[-2].text + " " + lines[-1].text, lines[-1].text.strip()])
         _flaw(result, block)
+    if (len(lines) > 1 and lines[-1].page != lines[-2].page and block.element_tag in ("p", "li")
+            and _filled(lines[-1]) < WIDOW_FILL):  # a short last line alone at the top of a page
+        result.findings.append(["widow", lines[-1].page, lines[-1].text, round(_filled(lines[-1]), 2)])
+        _flaw(result, block)
+
+
+def _filled(line: Line) -> float:
+    """How much of its measure a line fills."""
+    right = max((box.position_x + box.margin_width() for box in line.box.children), default=line.box.position_x)
+    return (right - line.block.content_box_x()) / line.block.width if line.block.width else 1.0
 
 
 def _number(block) -> str | None:

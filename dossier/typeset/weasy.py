@@ -94,18 +94,25 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     def lay_out(text: str):
         return layout(text, Path(base_url), folders)
 
-    def attempt(candidate: dict[str, str], measure) -> None:
-        """Lay the part out with the ``candidate`` fits; keep it if its notes are where they were
-        and it is better by ``measure``."""
-        nonlocal document, laid_out, found, fits, adjusted
-        trial_html = mend.with_fit(nudge(), candidate)
+    def keep(trial_html: str, measure, allowed=lambda trial_said: True) -> bool:
+        """Lay out ``trial_html`` (the part set another way); keep it if its notes are where they
+        were, ``allowed(what the layout said)``, and it is better by ``measure``."""
+        nonlocal document, laid_out, found, adjusted
         trial, trial_said = lay_out(trial_html)
         trial_found = pages.audit(trial)
-        if audit.notes_off_page(trial_said.anchors, note_ids) == off and measure(trial_found) < measure(found):
+        if (audit.notes_off_page(trial_said.anchors, note_ids) == off and allowed(trial_said)
+                and measure(trial_found) < measure(found)):
             release(document)
-            document, laid_out, found, fits, adjusted = trial, trial_said, trial_found, candidate, trial_html
-        else:
-            release(trial)
+            document, laid_out, found, adjusted = trial, trial_said, trial_found, trial_html
+            return True
+        release(trial)
+        return False
+
+    def attempt(candidate: dict[str, str], measure) -> None:
+        """Lay the part out with the ``candidate`` fits; keep them if the part is better for them."""
+        nonlocal fits
+        if keep(mend.with_fit(nudge(), candidate), measure):
+            fits = candidate
 
     numbered = mend.number_paragraphs(html_text)
     fits, document, laid_out, found = mend.fit(numbered, lay_out, release)
@@ -148,16 +155,16 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         filled = mend.fill_gaps(found, numbered, fits, lay_out, release)
         if filled is not None:
             attempt(filled, mend.gap_badness)
+    split = mend.split_notes(document, found, adjusted) if found.gaps else None
+    if split is not None:  # a long note whose call went over, split to fill the gap
+        keep(split, mend.gap_badness)
+    gives = mend.give_way(document, found) if found.gaps else {}
+    if gives:  # a widow or orphan rule that made a gap gives
+        keep(mend.with_fit(adjusted, gives), mend.gap_badness)
     if found.gaps:  # what is left, given to the space above headings, lists, tables
         stretched = mend.stretch(found, adjusted)
-        if stretched is not None:
-            trial, trial_said = lay_out(stretched)
-            trial_found = pages.audit(trial)
-            if trial_said.anchors == laid_out.anchors and mend.gap_badness(trial_found) < mend.gap_badness(found):
-                release(document)
-                document, laid_out, found, adjusted = trial, trial_said, trial_found, stretched
-            else:
-                release(trial)
+        if stretched is not None:  # nothing moves
+            keep(stretched, mend.gap_badness, lambda trial_said: trial_said.anchors == laid_out.anchors)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
