@@ -5,7 +5,7 @@ import re
 import weasyprint
 
 from dossier import audit
-from dossier.typeset import mend, pages
+from dossier.typeset import fitting, mend, pages
 from dossier.typeset.parts import locate
 
 PAGE = "@page { size: 80mm 60mm; margin: 5mm } body { font: 12pt/16pt serif; margin: 0 } p { margin: 0 }"
@@ -52,12 +52,12 @@ def test_word_spaces_of_justified_lines_are_measured_and_ragged_lines_are_not():
 
 
 def test_paragraphs_and_list_items_are_numbered_and_fitted_by_number():
-    html = mend.number_paragraphs('<p>a</p><ul><li class="x">b</li></ul><pre>c</pre><p class="y">d</p>')
+    html = fitting.number_paragraphs('<p>a</p><ul><li class="x">b</li></ul><pre>c</pre><p class="y">d</p>')
     assert html == '<p data-b="1">a</p><ul data-s="4"><li data-b="2" class="x">b</li></ul><pre>c</pre><p data-b="3" class="y">d</p>'
-    assert mend.with_fit(html, {"2": "fit-tight", "3": "fit-loose"}) == (
+    assert fitting.with_fit(html, {"2": "fit-tight", "3": "fit-loose"}) == (
         '<p data-b="1">a</p><ul data-s="4"><li data-b="2" class="fit-tight x">b</li></ul><pre>c</pre><p data-b="3" class="fit-loose y">d</p>')
     nudged = audit.nudge('<p data-b="1">Text<span id="call-x-1"></span>.</p>', ["note-x-1"])  # its class comes first
-    assert mend.with_fit(nudged, {"1": "fit-tight"}) == '<p class="fit-tight note-break" data-b="1">Text<span id="call-x-1"></span>.</p>'
+    assert fitting.with_fit(nudged, {"1": "fit-tight"}) == '<p class="fit-tight note-break" data-b="1">Text<span id="call-x-1"></span>.</p>'
 
 
 def test_fitting_keeps_for_each_paragraph_the_setting_that_serves_it_best():
@@ -74,14 +74,14 @@ def test_fitting_keeps_for_each_paragraph_the_setting_that_serves_it_best():
     def lay_out(text):
         return weasyprint.HTML(string=text).render(), None
 
-    numbered = mend.number_paragraphs(html)
+    numbered = fitting.number_paragraphs(html)
     plain = pages.audit(lay_out(numbered)[0])
-    fits, document, _, found = mend.fit(numbered, lay_out, released.append)
-    assert mend.flawed(plain) and fits  # some paragraphs were loose, and some are set otherwise now
-    assert set(fits) <= set(mend.flawed(plain)) and set(fits.values()) <= set(mend.FITS)
-    assert pages.audit(lay_out(mend.with_fit(numbered, fits))[0]).findings == found.findings  # what is returned is that layout
+    fits, document, _, found = fitting.fit(numbered, lay_out, released.append)
+    assert fitting.flawed(plain) and fits  # some paragraphs were loose, and some are set otherwise now
+    assert set(fits) <= set(fitting.flawed(plain)) and set(fits.values()) <= set(fitting.FITS)
+    assert pages.audit(lay_out(fitting.with_fit(numbered, fits))[0]).findings == found.findings  # what is returned is that layout
     for number in plain.spaces:
-        assert mend.score(found, number) <= mend.score(plain, number)
+        assert fitting.score(found, number) <= fitting.score(plain, number)
 
 
 def test_a_finding_is_located_at_the_source_line_holding_most_of_its_words():
@@ -101,11 +101,11 @@ def test_a_gap_before_a_page_break_the_content_asks_for_is_not_a_finding():
 def test_a_paragraph_cannot_end_on_a_scrap():
     """A short last word goes with the word before; a long one is split, if at all, with four letters to
     go over (no "ans." alone)."""
-    assert mend.tie_runt("as the exchange was?") == "as the exchange\u00a0was?"
-    assert mend.tie_runt("the Lithuanians.") == 'the <span class="whole">Lithuanians.</span>'
-    assert mend.tie_runt('ends <a href="x">here</a> it') == 'ends <a href="x">here</a>\u00a0it'  # after a tag too
+    assert fitting.tie_runt("as the exchange was?") == "as the exchange\u00a0was?"
+    assert fitting.tie_runt("the Lithuanians.") == 'the <span class="whole">Lithuanians.</span>'
+    assert fitting.tie_runt('ends <a href="x">here</a> it') == 'ends <a href="x">here</a>\u00a0it'  # after a tag too
     noted = 'as it was.<span class="footnote">A note <span>with</span> words in it.</span>'
-    assert mend.tie_runt(noted) == noted.replace("it was", "it\u00a0was")  # the note's words do not count
+    assert fitting.tie_runt(noted) == noted.replace("it was", "it\u00a0was")  # the note's words do not count
 
 
 def test_a_table_set_turned_deeper_than_the_page_is_wide_is_reported():
@@ -124,7 +124,7 @@ def test_a_page_left_short_gives_its_blank_to_the_space_above_its_headings():
             "<h2 id='b' style='margin: 2pt 0 0; font-size: 12pt'>Two</h2><p>A line.</p>"
             "<h2 id='c' style='margin: 2pt 0 0; font-size: 12pt'>Three</h2><p>A line.</p>"
             "<div id='d' style='height: 30mm; break-inside: avoid'>a block that goes over</div><p>end</p>")
-    html = mend.number_paragraphs(f"<html lang=en><style>{PAGE}</style><body>{body}</body></html>")
+    html = fitting.number_paragraphs(f"<html lang=en><style>{PAGE}</style><body>{body}</body></html>")
     document = weasyprint.HTML(string=html).render()
     found = pages.audit(document)
     assert pages.GAP_LINES < found.gaps[1] < pages.GAP_LINES + 2  # room for two more headings' worth
@@ -152,11 +152,11 @@ def test_a_long_note_whose_call_went_over_is_split_across_the_pages_as_tex_does(
     long_note = " ".join(f"note{n}" for n in range(30))
     body = ("<p>" + "word " * 60 + f"the call<a id='call-x-1'></a><span class='footnote' id='note-x-1'>{long_note} <i>in italics</i>"
             " end.</span> and more words " + "word " * 30 + "<span class='footnote' id='note-x-2'>Second.</span> end.</p>")
-    html = mend.number_paragraphs(f"<html lang=en><style>{PAGE} @page {{ size: 80mm 100mm }} {NOTES}</style><body>{body}</body></html>")
+    html = fitting.number_paragraphs(f"<html lang=en><style>{PAGE} @page {{ size: 80mm 100mm }} {NOTES}</style><body>{body}</body></html>")
     document = weasyprint.HTML(string=html).render()
     found = pages.audit(document)
     assert found.gaps.get(1, 0) > pages.GAP_LINES  # the call's line went over with its note
-    split = mend.split_notes(document, found, html)
+    split = mend.split_notes(document, found, html, 1)
     assert split.count('class="footnote footnote-continued"') == 1
     after = weasyprint.HTML(string=split).render()
     assert 1 not in pages.audit(after).gaps
@@ -191,3 +191,26 @@ def test_the_last_page_with_running_text_may_end_short_before_the_parts_figures(
     assert "gap" not in kinds(found)
     found = pages.audit(render(f"<p>One short line.</p>{figure}<p>more</p>"))
     assert "gap" in kinds(found)
+
+
+def test_a_note_sent_off_its_page_gets_room_by_the_least_that_goes_over():
+    """WeasyPrint carries the note over, its call's line staying; what follows the call (here a
+    heading and its paragraph) starts the next page instead, and the note stays with its call."""
+    note = " ".join(f"note{n}" for n in range(12))
+    body = ("<p>" + "word " * 46 + f"the call<a id='call-x-1'></a><span class='footnote' id='note-x-1'>{note}</span>.</p>"
+            "<h2 id='h' style='break-after: avoid; margin: 0'>Next</h2><p>" + "more " * 60 + "</p>")
+    style = f"{PAGE} @page {{ size: 80mm 100mm }} {NOTES} .note-break {{ break-before: page }}"
+    html = fitting.number_paragraphs(f"<html lang=en><style>{style}</style><body>{body}</body></html>")
+    ids = [("call-x-1", "note-x-1")]
+
+    def off(document):
+        return audit.notes_off_page({a: i for i, p in enumerate(document.pages) for a in p.anchors}, ids)
+
+    document = weasyprint.HTML(string=html).render()
+    assert off(document) == [("note-x-1", 1, 2)]
+    made = mend.make_room(document, pages.audit(document), "note-x-1", 1)
+    assert made == ("break", "data-s", re.search(r'<h2 data-s="(\d+)"', html).group(1))  # before the heading
+    assert off(weasyprint.HTML(string=mend.with_room(html, [made])).render()) == []
+    # the two kinds of change, as made in the HTML
+    assert mend.with_room('<p data-b="3" style="color: red">x</p>', [("widows", "3", 4)]) == '<p data-b="3" style="color: red; widows: 4">x</p>'
+    assert mend.with_room('<h3 data-s="5">x</h3>', [("break", "data-s", "5")]) == '<h3 class="note-break" data-s="5">x</h3>'

@@ -1,7 +1,8 @@
-"""Mending what the page audit (``pages.py``) finds, by laying the part out again a little
-differently: paragraphs set tighter or looser, gaps above notes filled, a page's blank given to
-the space above its headings. The trials run in the typesetting process (``weasy.typeset_one``),
-each kept only where it serves the part better.
+"""Mending what the page audit (``pages.py``) finds on a part's pages, by laying it out again a
+little differently: a note kept on its call's page with the least change, a gap above the notes
+filled (paragraphs a line longer, a long note split, a widow rule giving, the blank given to the
+space above headings). The trials run in the typesetting process (``weasy.typeset_one``), each
+kept only where it serves the part better.
 """
 from __future__ import annotations
 
@@ -12,210 +13,9 @@ from itertools import islice
 
 from weasyprint.formatting_structure import boxes
 
-from ..audit import add_class
-from .pages import GAP_LINES, WIDE_SPACE, WIDEST_SPACE, Audit, _lines, audit
-
-
-# Fitting: WeasyPrint breaks a paragraph's lines one at a time (greedily), so some lines come out
-# loose, a paragraph may end on a scrap of a word, a word may be split across the turn of a page.
-# The blocks (paragraphs, list items) with a loose line are set with each of these word spacings
-# in a galley (``fit``), and keep whichever serves them best; a block still flawed once the notes
-# are placed tries the others (``refit``). The nearest a greedy breaker comes to breaking a
-# paragraph as a whole.
-FITS = ("fit-tight", "fit-loose", "fit-tighter", "fit-looser")  # classes of the stylesheet
-_BLOCK_RE = re.compile(r"<(p|li)\b")
-
-
-def number_paragraphs(html_text: str) -> str:
-    """Each paragraph and list item numbered (``data-b``), so that the audit's figures can be tied
-    to it, and each block that may take space above it (``STRETCH``: ``data-s``); the last word
-    of each paragraph, where it is short, tied to the word before (``tie_runt``)."""
-    count = iter(range(1, 1 << 30))
-    html_text = _BLOCK_RE.sub(lambda m: f'<{m.group(1)} data-b="{next(count)}"', html_text)
-    html_text = _STRETCH_RE.sub(lambda m: f'<{m.group(1)} data-s="{next(count)}"', html_text)
-    return re.sub(r'(<(p|li) data-b="\d+"[^>]*>)(.*?)(?=</\2>|<(?:ul|ol|p)\b)', lambda m: m.group(1) + tie_runt(m.group(3)),
-                  html_text, flags=re.S)
-
-
-RUNT = 3  # a last word of up to this many letters and digits is kept on its line with the word before
-_TOKEN_RE = re.compile(r"<[^>]*>|[^<]+")
-
-
-def tie_runt(block: str) -> str:
-    """``block`` (a paragraph's inner HTML) so that it cannot end on a line of three letters: the
-    space before its last word made a no-break space where that word is short ("is."), and a
-    longer last word split, if at all, with four letters to go over (never "Lithuani-ans.").
-    Words inside notes (``span.footnote``) do not count: the last word is the text's."""
-    last, depth = None, 0  # the last text token outside notes; how deep inside a note
-    for token in _TOKEN_RE.finditer(block):
-        piece = token.group(0)
-        if piece.startswith("<"):
-            if depth:
-                depth += 1 if piece.startswith("<span") else -1 if piece.startswith("</span") else 0
-            elif piece.startswith("<span") and "footnote" in piece:
-                depth = 1
-        elif not depth and piece.strip():
-            last = token
-    if last is None:
-        return block
-    match = re.search(r"(?:^|(?<=\S)) (\S+)\s*$", last.group(0))  # the space before the last word (after a tag, too)
-    if match is None:
-        return block
-    start, end = last.start() + match.start(), last.start() + match.end(1)
-    if sum(char.isalnum() for char in match.group(1)) > RUNT:
-        return f'{block[:start + 1]}<span class="whole">{block[start + 1:end]}</span>{block[end:]}'
-    return block[:start] + "\u00a0" + block[start + 1:]
-
-
-def score(found: Audit, number: str) -> tuple:
-    """How badly a block is set (lower is better): its flaws, lines over the widest mark, lines
-    over the wide mark or crowded, its widest word space."""
-    widest, wide, most = _space_score(found.spaces.get(number, [0.0]))
-    return (found.flawed.get(number, 0), widest, wide + found.narrow.get(number, 0), most)
-
-
-def flawed(found: Audit) -> list[str]:
-    """The numbered blocks worth setting another way."""
-    return [number for number in {**found.spaces, **found.flawed, **found.narrow} if score(found, number)[:3] != (0, 0, 0)]
-
-
-def with_fit(html_text: str, fits: dict[str, str]) -> str:
-    """The class ``fits[n]`` on numbered block ``n`` (its attributes in any order: a block sent to
-    a new page for its note has its class first)."""
-
-    def mark(match: re.Match) -> str:
-        name = fits.get(match.group(1))
-        if name is None:
-            return match.group(0)
-        tag = match.group(0)
-        if name.startswith("fit-") or name == "":  # a fit replaces the one the block had
-            tag = re.sub(r' class=""', "", re.sub(r"(?<=[\s\"])fit-[\w-]+ ?", "", tag))
-        return add_class(tag, name) if name else tag
-
-    return re.sub(r'<(?:p|li)\b[^>]*? data-b="(\d+)"[^>]*>', mark, html_text)
-
-
-def fit(html_text: str, lay_out, release) -> tuple[dict[str, str], object, object, Audit]:
-    """Lay out ``html_text`` (numbered: ``number_paragraphs``); try each of ``FITS`` on the blocks
-    with a loose line, all in one galley (``galley``); lay the part out again with each such
-    block set as serves it best. ``lay_out(html)`` returns (document, what the layout said);
-    ``release(document)`` frees one no longer needed. Returns the fits chosen, the document,
-    what its layout said, and its audit."""
-    document, said = lay_out(html_text)
-    found = audit(document)
-    loose = [number for number, spaces in found.spaces.items() if _space_score(spaces)[:2] != (0, 0)]
-    loose += [number for number in found.narrow if number not in loose]
-    if not loose:
-        return {}, document, said, found
-    trial, _ = lay_out(galley(html_text, loose))
-    tried = audit(trial)
-    release(trial)
-    fits = {}
-    for number in loose:
-        least = _fit_score(found, number)
-        for name in FITS:
-            trial = _fit_score(tried, f"{number}-{name}")
-            if trial < least:
-                least, fits[number] = trial, name
-    if not fits:
-        return {}, document, said, found
-    release(document)
-    document, said = lay_out(with_fit(html_text, fits))
-    return fits, document, said, audit(document)
-
-
-def _fit_score(found: Audit, number: str) -> tuple:
-    """How evenly a block is spaced (lower is better): lines over the widest mark, lines over the
-    wide mark or crowded, its widest space; a block the layout did not reach scores worst."""
-    if number not in found.spaces and number not in found.narrow:
-        return (9, 9, 9)
-    widest, wide, most = _space_score(found.spaces.get(number, [0.0]))
-    return (widest, wide + found.narrow.get(number, 0), most)
-
-
-def _space_score(spaces: list[float]) -> tuple:
-    return (sum(space > WIDEST_SPACE for space in spaces), sum(space > WIDE_SPACE for space in spaces), round(max(spaces), 2))
-
-
-_GALLEY_CSS = ("<style>.footnote, table, figure, svg, img { display: none }"
-               " .galley-call { font-size: 0.67em; line-height: 0; vertical-align: super; font-variant-numeric: lining-nums }</style>")
-
-
-def galley(html_text: str, numbers: list[str], names: tuple[str, ...] = FITS) -> str:
-    """A trial document: each of the blocks ``numbers`` set once with each of ``names`` (numbered
-    "N-fit"), in its place, so with the measure and style it has in the part; the other
-    paragraphs emptied, and notes, tables and figures left out (a note's call kept, as a
-    superscript number as wide), so that the trial costs a fraction of a layout of the part."""
-    wanted = set(numbers)
-    out, position = [], 0
-    for match in re.finditer(r'<(p|li) data-b="(\d+)"([^>]*)>', html_text):
-        tag, number, attributes = match.groups()
-        if match.start() < position:
-            continue  # inside a block already copied
-        end = _block_end(html_text, match.end(), tag)
-        if number in wanted:
-            inner = _calls_only(html_text[match.end():end], html_text.count('<span class="footnote"', 0, match.start()))
-            inner = re.sub(r' data-b="\d+"', "", inner)
-            out.append(html_text[position:match.start()])
-            for name in names:
-                opening = add_class(f"<{tag}{attributes}>", name)
-                out.append(f'<{tag} data-b="{number}-{name}"{opening[len(tag) + 1:]}{inner}</{tag}>')
-            position = end + len(f"</{tag}>")
-        elif tag == "p":
-            out.append(html_text[position:match.end()])
-            position = end
-    out.append(html_text[position:])
-    return "".join(out).replace("</head>", _GALLEY_CSS + "</head>", 1)
-
-
-def _block_end(html_text: str, start: int, tag: str) -> int:
-    """Where the block whose content starts at ``start`` closes (its ``</tag>``), nested ones of the same tag skipped."""
-    depth = 1
-    for token in re.finditer(rf"<(/?){tag}\b[^>]*>", html_text[start:]):
-        depth += -1 if token.group(1) else 1
-        if depth == 0:
-            return start + token.start()
-    return len(html_text)
-
-
-def _calls_only(block: str, before: int) -> str:
-    """``block`` with each note (``span.footnote``) replaced by its call's number as a superscript
-    (the notes before the block numbered ``before``)."""
-    out, depth, count = [], 0, before
-    for token in _TOKEN_RE.finditer(block):
-        piece = token.group(0)
-        if depth:
-            depth += 1 if piece.startswith("<span") else -1 if piece.startswith("</span") else 0
-        elif piece.startswith("<span") and "footnote" in piece:
-            depth, count = 1, count + 1
-            out.append(f'<sup class="galley-call">{count}</sup>')
-        else:
-            out.append(piece)
-    return "".join(out)
-
-
-def badness(found: Audit) -> tuple:
-    """How badly a part is set, for choosing between two layouts of it: its flaws (splits across
-    a page turn, scraps ending paragraphs, short splits, overfull lines), lines over the widest
-    and the wide mark."""
-    flaws = sum(kind in ("turn", "fragment", "split", "overfull", "widow") for kind, *_ in found.findings)
-    widest, wide, _ = _space_score([space for line_spaces in found.spaces.values() for space in line_spaces] or [0.0])
-    return (flaws, widest, wide + sum(found.narrow.values()))
-
-
-def refit(found: Audit, fits: dict[str, str], tried: dict[str, set[str]]) -> dict[str, str] | None:
-    """The fits with each block still flawed in ``found`` set another way not tried yet (the
-    layout around it has changed since it was chosen: notes moved, pages turned elsewhere); None
-    if there is nothing left to try."""
-    changed = {}
-    for number in flawed(found):
-        if score(found, number)[:2] == (0, 0):
-            continue  # only loose, not flawed: as good as it gets
-        untried = [name for name in ("", *FITS) if name not in tried.setdefault(number, {fits.get(number, "")})]
-        if untried:
-            changed[number] = untried[0]
-            tried[number].add(untried[0])
-    return {**fits, **changed} if changed else None
+from ..audit import NUDGE, add_class
+from .fitting import _TOKEN_RE, STRETCH, _block_end, _fit_score, badness, galley
+from .pages import GAP_LINES, Audit, _lines, audit
 
 
 # A gap above the notes on a page that is not a part's last is mostly a heading (with the two lines
@@ -265,17 +65,14 @@ CONTINUED = "footnote-continued"
 NOTE_LINES = 2  # lines of a split note, at least, on each page
 
 
-def split_notes(document, found: Audit, html_text: str) -> str | None:
+def split_notes(document, found: Audit, html_text: str, page: int) -> str | None:
     """``html_text`` (the part as laid out in ``document``) with the note whose call went over
-    from each page with a gap split to fill the gap; None if none can be."""
-    out = html_text
-    for page in sorted(found.gaps):
-        if page < len(document.pages):
-            plan = _note_split(document.pages[page - 1]._page_box, document.pages[page]._page_box,
-                               found.gaps[page] * found.body_line)
-            if plan:
-                out = _split_note(out, *plan)
-    return out if out != html_text else None
+    from ``page`` (which has a gap) split to fill the gap; None if it cannot be."""
+    if page >= len(document.pages):
+        return None
+    plan = _note_split(document.pages[page - 1]._page_box, document.pages[page]._page_box,
+                       found.gaps[page] * found.body_line)
+    return _split_note(html_text, *plan) if plan else None
 
 
 def _note_split(page, following, room: float) -> tuple[str, str] | None:
@@ -359,26 +156,91 @@ def _split_note(html_text: str, note_id: str, kept: str) -> str:
             f"{html_text[end:]}")
 
 
+# A note WeasyPrint could not keep on its call's page (a page already full) goes to the next one.
+# The least that keeps it is chosen (``make_room``): of the lines below its call, just as many as
+# the note needs room for sent over, by a stricter widow rule on the page's last paragraph where
+# it runs over anyway, else by a new page before the last block (with its heading) that frees
+# enough room. Only where neither can be does ``audit.nudge`` end the page after the call's
+# block, or before it.
+def make_room(document, found: Audit, note_id: str, call_page: int) -> tuple[str, str, int] | None:
+    """("widows", number, widows) or ("break", attribute, number): the least change to page
+    ``call_page`` (1-based) of ``document`` that leaves note ``note_id`` its room below its call;
+    None if there is none."""
+    if call_page >= len(document.pages):
+        return None
+    page, following = document.pages[call_page - 1], document.pages[call_page]._page_box
+    call = page.anchors.get("call-" + note_id.removeprefix("note-"))
+    note = next((n for area in following.children if isinstance(area, boxes.FootnoteAreaBox)
+                 for n in area.children if n.element is not None and n.element.get("id") == note_id), None)
+    lines = list(_lines(page._page_box.children[0], None))
+    if call is None or note is None or not lines:
+        return None
+    box = page._page_box
+    area = next((c for c in box.children if isinstance(c, boxes.FootnoteAreaBox) and c.children), None)
+    bottom = lines[-1][0].position_y + lines[-1][0].height
+    foot = area.position_y if area is not None else box.content_box_y() + box.height
+    needed = note.margin_height() - (foot - bottom) + 1
+    if area is None:
+        new_area = next(c for c in following.children if isinstance(c, boxes.FootnoteAreaBox))
+        needed += new_area.margin_top + new_area.padding_top + new_area.border_top_width
+    last = lines[-1][1].element
+    number = last.get("data-b") if last is not None else None
+    own = [line for line, block in lines if block.element is last]
+    below = [line for line in own if line.position_y > call[1] + 1]  # the lines after the call's
+    if number in found.line_count and found.line_count[number] > len(own):  # runs over: its widows
+        for moved in range(1, min(len(below), len(own) - 2) + 1):
+            if bottom - below[-moved].position_y >= needed:
+                return "widows", number, found.line_count[number] - len(own) + moved
+    starts = [b for b in _starts(page._page_box.children[0]) if b.position_y > call[1] + 1]
+    for index in range(len(starts) - 1, -1, -1):
+        start = starts[index]
+        while index > 0 and starts[index - 1].element_tag in ("h2", "h3", "h4"):  # its heading goes with it
+            index -= 1
+            start = starts[index]
+        if bottom - start.position_y >= needed:
+            attribute = "data-b" if start.element.get("data-b") else "data-s"
+            return "break", attribute, start.element.get(attribute)
+    return None
+
+
+def _starts(box):
+    """The numbered blocks (paragraphs, list items, headings…) in the flow of a page, in order."""
+    for child in getattr(box, "children", ()):
+        if isinstance(child, boxes.BlockLevelBox) and child.element is not None and (
+                child.element.get("data-b") or child.element.get("data-s")) and not child.is_absolutely_positioned():
+            yield child
+        if isinstance(child, boxes.ParentBox) and not isinstance(child, boxes.LineBox):
+            yield from _starts(child)
+
+
+def with_room(html_text: str, room: list[tuple[str, str, int]]) -> str:
+    """The changes ``make_room`` chose, made: widow rules set, new pages begun."""
+    for kind, first, second in room:
+        if kind == "widows":
+            pattern, change = rf'<(?:p|li)\b[^>]*? data-b="{first}"[^>]*>', lambda tag, n=second: _with_style(tag, f"widows: {n}")
+        else:
+            pattern, change = rf'<[a-z0-9]+\b[^>]*? {first}="{second}"[^>]*>', lambda tag: add_class(tag, NUDGE)
+        html_text = re.sub(pattern, lambda m, c=change: c(m.group(0)), html_text, count=1)
+    return html_text
+
+
 # A gap left by the widow and orphan rules (a paragraph's two lines, one with a note, gone over
 # together where one would have fitted) closes as a typesetter closes it: the rule gives, for
 # that paragraph only (a full line left alone at the top of the next page, or one at the foot).
 GIVE = {"widows": "widows-give", "orphans": "orphans-give"}  # classes of the stylesheet
 
 
-def give_way(document, found: Audit) -> dict[str, str]:
-    """The paragraph that starts each page after a gap in ``document`` (by number), with the
-    class that allows it one line on either side of the break."""
-    gives = {}
-    for page in found.gaps:
-        if page >= len(document.pages):
-            continue
-        first = next(_lines(document.pages[page]._page_box.children[0], None), None)
-        if first is None or first[1].element is None or first[1].element.get("data-b") is None:
-            continue
-        element = first[1].element
-        before = any(block.element is element for _, block in _lines(document.pages[page - 1]._page_box.children[0], None))
-        gives[element.get("data-b")] = GIVE["widows" if before else "orphans"]
-    return gives
+def give_way(document, page: int) -> dict[str, str]:
+    """The paragraph that starts the page after ``page`` of ``document`` (by number), with the
+    class that allows it one line on either side of the break; {} if there is none."""
+    if page >= len(document.pages):
+        return {}
+    first = next(_lines(document.pages[page]._page_box.children[0], None), None)
+    if first is None or first[1].element is None or first[1].element.get("data-b") is None:
+        return {}
+    element = first[1].element
+    before = any(block.element is element for _, block in _lines(document.pages[page - 1]._page_box.children[0], None))
+    return {element.get("data-b"): GIVE["widows" if before else "orphans"]}
 
 
 # What gaps are left, where a page has somewhere to put the space, are closed as a book set flush at
@@ -386,9 +248,6 @@ def give_way(document, found: Audit) -> dict[str, str]:
 # headings, lists, tables, figures and quotations, each taking at most its share of a body line
 # (``STRETCH``), until the page leaves a line and a half blank. Paragraphs' lines stay as they are. A page
 # that cannot take it all is left as it was: its gap is reported.
-STRETCH = {"h2": 1.0, "h3": 0.8, "h4": 0.8, "table": 0.6, "figure": 0.6, "ul": 0.5, "ol": 0.5, "dl": 0.5,
-           "blockquote": 0.5, "dt": 0.3, "div": 1.0}  # div: the sources pack's items, each a section
-_STRETCH_RE = re.compile(rf"<({'|'.join(t for t in STRETCH if t != 'div')}|div(?= class=\"pack-item\"))\b")
 STRETCH_TO = GAP_LINES - 0.5  # body lines left blank on a page stretched
 
 
@@ -397,35 +256,51 @@ def stretch(found: Audit, html_text: str) -> str | None:
     blocks of each page with a gap made larger, to leave ``STRETCH_TO`` lines blank; None if no page can."""
     extra: dict[str, float] = {}
     for page, gap in found.gaps.items():
-        points = [(number, margin, STRETCH[tag] * found.body_line) for number, margin, tag in
-                  ((n, m, _tag_of(html_text, n)) for n, m in found.stretches.get(page, [])) if tag]
-        room = sum(most for _, _, most in points)
-        if not points or room < (gap - GAP_LINES) * found.body_line:
+        room = _room(found, page)
+        if not room or room < (gap - GAP_LINES) * found.body_line:
             continue
         share = min(room, (gap - STRETCH_TO) * found.body_line) / room
-        for number, margin, most in points:
-            extra[number] = margin + share * most
+        for number, margin, tag in found.stretches.get(page, []):
+            extra[number] = margin + share * STRETCH.get(tag, 0) * found.body_line
     if not extra:
         return None
 
     def widen(match: re.Match) -> str:
-        tag, number = match.group(0), match.group(1)
-        if number not in extra:
-            return tag
-        space = f"margin-top: {extra[number]:.2f}px"
-        own = re.search(r"""\sstyle=(["'])(.*?)\1""", tag)
-        if own:  # after what the tag sets itself
-            return f'{tag[:own.start()]} style="{own.group(2).rstrip("; ")}; {space}"{tag[own.end():]}'
-        return tag[:-1] + f' style="{space}">'
+        number = match.group(1)
+        return _with_style(match.group(0), f"margin-top: {extra[number]:.2f}px") if number in extra else match.group(0)
 
     return re.sub(r'<[a-z0-9]+\b[^>]*? data-s="(\d+)"[^>]*>', widen, html_text)
 
 
-def _tag_of(html_text: str, number: str) -> str | None:
-    match = re.search(rf'<([a-z0-9]+) data-s="{number}"', html_text)
-    return match.group(1) if match else None
+def _with_style(tag: str, declaration: str) -> str:
+    """An opening ``tag`` with ``declaration`` added to its style, after what it sets itself."""
+    own = re.search(r"""\sstyle=(["'])(.*?)\1""", tag)
+    if own:
+        return f'{tag[:own.start()]} style="{own.group(2).rstrip("; ")}; {declaration}"{tag[own.end():]}'
+    return tag[:-1] + f' style="{declaration}">'
+
+
+def _room(found: Audit, page: int) -> float:
+    """The space the stretchable blocks of ``page`` can take, px."""
+    return sum(STRETCH.get(tag, 0) for _, _, tag in found.stretches.get(page, [])) * found.body_line
+
+
+def open_gaps(found: Audit) -> dict[int, float]:
+    """The gaps that giving their blank to the page's headings (``stretch``) cannot close."""
+    return {page: gap for page, gap in found.gaps.items()
+            if _room(found, page) == 0 or _room(found, page) < (gap - GAP_LINES) * found.body_line}
+
+
+def gap_progress(found: Audit, page: int) -> tuple:
+    """For closing the gaps page by page, in reading order: flaws and lines over the widest mark
+    first, then the open gaps of the pages up to ``page``, the first first; then all of them."""
+    gaps = open_gaps(found)
+    return (*badness(found)[:2], tuple(round(gaps.get(p, 0.0), 1) for p in range(1, page + 1)),
+            len(gaps), round(sum(gaps.values()), 1))
 
 
 def gap_badness(found: Audit) -> tuple:
-    """For choosing between layouts by their gaps: flaws and lines over the widest mark first."""
-    return (*badness(found)[:2], len(found.gaps), round(sum(found.gaps.values()), 1))
+    """For choosing between layouts by their gaps: flaws and lines over the widest mark first,
+    then the gaps stretching cannot close, then all of them."""
+    gaps = open_gaps(found)
+    return (*badness(found)[:2], len(gaps), round(sum(gaps.values()), 1), len(found.gaps), round(sum(found.gaps.values()), 1))

@@ -55,7 +55,7 @@ class Audit:
     line_count: dict[str, int] = field(default_factory=dict)  # a numbered block's lines
     body_size: float = 0.0  # px: the size of the body text
     body_line: float = 0.0  # px: the body's line height
-    stretches: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # page -> (data-s, margin-top px) of the blocks that may take space
+    stretches: dict[int, list[tuple[str, float, str]]] = field(default_factory=dict)  # page -> (data-s, margin-top px, tag) of the blocks that may take space
 
     def summary(self) -> dict:
         return {"pages": self.pages, "justified": self.justified, "wide": self.wide,
@@ -117,9 +117,9 @@ def _last_text_page(pages) -> int:
 _NOT_TEXT = ("td", "th", "caption", "figcaption")
 
 
-def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float]]:
+def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float, str]]:
     """The blocks starting on the page that may be given more space above them (``STRETCH``):
-    (their ``data-s``, their margin-top); not the page's first, whose space above is cut."""
+    (their ``data-s``, their margin-top, their tag); not the page's first, whose space above is cut."""
     found = []
     for box in root.descendants():
         element = getattr(box, "element", None)
@@ -128,7 +128,7 @@ def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float]]:
             continue
         seen.add(id(element))
         if box.position_y > top + 1 and box.margin_top > 0:  # a block set close on purpose stays so
-            found.append((element.get("data-s"), box.margin_top))
+            found.append((element.get("data-s"), box.margin_top, element.tag))
     return found
 
 

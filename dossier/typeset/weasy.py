@@ -18,7 +18,7 @@ import weasyprint
 
 from .. import audit
 from ..files import file_digest, write_atomically
-from . import mend, pages, patches
+from . import fitting, mend, pages, patches
 from .fetcher import ConfinedFetcher
 
 PX_TO_PT = 0.75  # WeasyPrint reports positions in CSS pixels
@@ -80,11 +80,12 @@ def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> 
     write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
 
 
+GAP_ROUNDS = 4  # layouts at most, to close gaps page by page
 REPAIRS = 5  # layouts at most, after the notes are in place, to set still-flawed paragraphs another way
 
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
-    """Lay out one part (in a worker process): its paragraphs fitted (``mend.fit``), every note
+    """Lay out one part (in a worker process): its paragraphs fitted (``fitting.fit``), every note
     kept on its call's page; then, where the page audit still finds a paragraph flawed (a word
     split across a page turn, a scrap on its last line, a line stretched wide), that paragraph
     set another way, and the gaps above notes filled (``mend.fill_gaps``), where that serves the
@@ -96,12 +97,12 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
 
     def keep(trial_html: str, measure, allowed=lambda trial_said: True) -> bool:
         """Lay out ``trial_html`` (the part set another way); keep it if its notes are where they
-        were, ``allowed(what the layout said)``, and it is better by ``measure``."""
+        were, ``allowed(what the layout said)``, and it is better by ``measure`` (always, if None)."""
         nonlocal document, laid_out, found, adjusted
         trial, trial_said = lay_out(trial_html)
         trial_found = pages.audit(trial)
-        if (audit.notes_off_page(trial_said.anchors, note_ids) == off and allowed(trial_said)
-                and measure(trial_found) < measure(found)):
+        if measure is None or (audit.notes_off_page(trial_said.anchors, note_ids) == off and allowed(trial_said)
+                                and measure(trial_found) < measure(found)):
             release(document)
             document, laid_out, found, adjusted = trial, trial_said, trial_found, trial_html
             return True
@@ -111,20 +112,21 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     def attempt(candidate: dict[str, str], measure) -> None:
         """Lay the part out with the ``candidate`` fits; keep them if the part is better for them."""
         nonlocal fits
-        if keep(mend.with_fit(nudge(), candidate), measure):
+        if keep(fitting.with_fit(nudge(), candidate), measure):
             fits = candidate
 
-    numbered = mend.number_paragraphs(html_text)
-    fits, document, laid_out, found = mend.fit(numbered, lay_out, release)
+    numbered = fitting.number_paragraphs(html_text)
+    fits, document, laid_out, found = fitting.fit(numbered, lay_out, release)
     nudged: list[str] = []  # notes whose call's block starts a new page
-    after: list[str] = []  # notes whose call's block ends its page (tried first)
+    after: list[str] = []  # notes whose call's block ends its page
+    room: dict[str, tuple] = {}  # notes given room by the lines below their call sent over (tried first)
 
     def nudge() -> str:
-        return audit.nudge(numbered, nudged, after)
+        return mend.with_room(audit.nudge(numbered, nudged, after), list(room.values()))
 
     tried: dict[str, set[str]] = {}
     repairs = 0
-    adjusted = mend.with_fit(numbered, fits)
+    adjusted = fitting.with_fit(numbered, fits)
     while True:
         if document is None:
             document, laid_out = lay_out(adjusted)
@@ -132,35 +134,52 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         off = audit.notes_off_page(laid_out.anchors, note_ids)
         # Only the first note off its page, in reading order: what it moves shifts everything
         # after it, so a later note may land right by itself, and a break it would have forced
-        # (leaving a page half empty) is not needed. The page ends after the call's block
-        # first; if the note is still off, before it.
-        pending = [note for note, _, _ in off if note not in nudged]
+        # (leaving a page half empty) is not needed. First the lines after the call go over,
+        # as many as the note needs; if it is still off, the page ends after the call's block;
+        # then before it.
+        pending = [(note, page) for note, page, _ in off if note not in nudged]
         if pending:
+            note, page = pending[0]
+            if note in after:
+                after.remove(note)
+                nudged.append(note)
+            elif note in room:
+                del room[note]
+                after.append(note)
+            else:
+                made = mend.make_room(document, found or pages.audit(document), note, page)
+                if made:
+                    room[note] = made
+                else:
+                    after.append(note)
             release(document)  # laid out again, nudged
             document = None
-            if pending[0] in after:
-                after.remove(pending[0])
-                nudged.append(pending[0])
-            else:
-                after.append(pending[0])
-            adjusted = mend.with_fit(nudge(), fits)
+            adjusted = fitting.with_fit(nudge(), fits)
             continue
         found = found or pages.audit(document)
-        refitted = mend.refit(found, fits, tried) if repairs < REPAIRS and mend.badness(found)[:2] != (0, 0) else None
+        refitted = fitting.refit(found, fits, tried) if repairs < REPAIRS and fitting.badness(found)[:2] != (0, 0) else None
         if refitted is None:
             break
         repairs += 1
-        attempt(refitted, mend.badness)
+        attempt(refitted, fitting.badness)
     if found.gaps:  # then the gaps above notes
         filled = mend.fill_gaps(found, numbered, fits, lay_out, release)
         if filled is not None:
             attempt(filled, mend.gap_badness)
-    split = mend.split_notes(document, found, adjusted) if found.gaps else None
-    if split is not None:  # a long note whose call went over, split to fill the gap
-        keep(split, mend.gap_badness)
-    gives = mend.give_way(document, found) if found.gaps else {}
-    if gives:  # a widow or orphan rule that made a gap gives
-        keep(mend.with_fit(adjusted, gives), mend.gap_badness)
+    # Then page by page, in reading order (what closes one gap moves the pages after it): a long
+    # note whose call went over is split; a widow or orphan rule that made the gap gives. The
+    # result is kept only if it is no worse than before the first change.
+    before, tried_pages = (adjusted, mend.gap_badness(found)), set()
+    for _ in range(GAP_ROUNDS):
+        page = next((p for p in sorted(mend.open_gaps(found)) if p not in tried_pages), None)
+        if page is None:
+            break
+        split, gives = mend.split_notes(document, found, adjusted, page), mend.give_way(document, page)
+        if not ((split and keep(split, lambda f: mend.gap_progress(f, page)))
+                or (gives and keep(fitting.with_fit(adjusted, gives), lambda f: mend.gap_progress(f, page)))):
+            tried_pages.add(page)
+    if mend.gap_badness(found) > before[1]:
+        keep(before[0], None)  # laid out again as it was
     if found.gaps:  # what is left, given to the space above headings, lists, tables
         stretched = mend.stretch(found, adjusted)
         if stretched is not None:  # nothing moves
