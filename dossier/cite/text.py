@@ -318,7 +318,9 @@ _URL_BREAK = re.compile(r"(?<=://)|(?<=:)(?!//)|(?<!/)(?<!^)(?=/(?!/))|(?<!^)(?=
 
 
 def _url_pieces(url: str) -> list[str]:
-    pieces = [html.escape(piece) for piece in _URL_BREAK.split(url) if piece]
+    # each piece a box the line breaker cannot open (the stylesheet's inline-block): its own
+    # opportunities, after a hyphen or a slash, would end a line on "2006-10-24-"
+    pieces = [f"<span>{html.escape(piece)}</span>" for piece in _URL_BREAK.split(url) if piece]
     return [piece + "<wbr>" for piece in pieces[:-1]] + pieces[-1:]
 
 

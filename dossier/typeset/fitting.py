@@ -196,7 +196,7 @@ def badness(found: Audit) -> tuple:
     """How badly a part is set, for choosing between two layouts of it: its flaws (splits across
     a page turn, scraps ending paragraphs, short splits, overfull lines), lines over the widest
     and the wide mark."""
-    flaws = sum(kind in ("turn", "fragment", "split", "overfull", "widow") for kind, *_ in found.findings)
+    flaws = sum(kind in ("turn", "fragment", "split", "overfull", "widow", "short") for kind, *_ in found.findings)
     widest, wide, _ = _space_score([space for line_spaces in found.spaces.values() for space in line_spaces] or [0.0])
     return (flaws, widest, wide + sum(found.narrow.values()))
 

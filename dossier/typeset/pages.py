@@ -21,6 +21,7 @@ SPACE_EM = 600 / 2048  # the book face's word space (Charis SIL), in em
 WIDE_SPACE, WIDEST_SPACE = 0.45, 0.6  # em: a loose line; one too loose
 TIGHT_SPACE = 0.18  # em: a word space narrower than this is crowded (the fits are not allowed to make it)
 MIN_SPLIT, MIN_LAST_LINE = 3, 4  # letters on each side of a hyphen; letters on a paragraph's last line
+SHORT_LINE = 0.8  # a justified line inside a paragraph that fills less of the measure is broken off (a layout fault)
 WIDOW_FILL = 0.75  # a paragraph's last line alone at the top of a page must fill this much of the measure
 GAP_LINES = 2  # body lines of blank between text and notes, tolerated on a page but a part's last
 PX_TO_MM = 25.4 / 96
@@ -159,6 +160,9 @@ def _paragraph(lines: list[Line], result: Audit) -> None:
         narrowest, space = _word_space(line.box)
         if narrowest < TIGHT_SPACE and _number(block):  # words all but run together
             result.narrow[_number(block)] = result.narrow.get(_number(block), 0) + 1
+        if justified and i < len(lines) - 1 and lines[i + 1].page == line.page and _filled(line) < SHORT_LINE:
+            result.findings.append(["short", line.page, line.text, round(_filled(line), 2)])  # a line broken off
+            _flaw(result, block)
         if justified and i < len(lines) - 1 and " " in line.text.strip():
             result.justified += 1
             if block.element_tag == "p" and block.style["font_size"] == result.body_size:

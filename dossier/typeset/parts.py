@@ -82,6 +82,7 @@ _FINDINGS = {  # the page audit's findings (typeset/pages.py), in a reader's wor
     "fragment": lambda page, where, text, last: f"a paragraph ends with only “{last}” on its last line (page {page}{where})",
     "space": lambda page, where, text, em: f"word spaces of {em:g} em in a justified line on page {page}{where}: {_said(text)}",
     "overfull": lambda page, where, text, mm: f"a line {mm:g} mm wider than its measure on page {page}{where}: {_said(text)}",
+    "short": lambda page, where, text, _: f"a line breaks off short inside a paragraph on page {page}{where}: {_said(text)}",
     "widow": lambda page, where, text, _: f"a paragraph's short last line stands alone at the top of page {page}{where}: {_said(text)}",
     "turned": lambda page, where, text, mm: (f"the table set turned on page {page}{where} is {mm:g} mm deeper than the "
                                             f"page is wide (wider than its measure): it needs fewer or shorter rows"),

@@ -95,15 +95,18 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     def lay_out(text: str):
         return layout(text, Path(base_url), folders)
 
+    held: list = []  # a layout kept to go back to (not released when it is replaced)
+
     def keep(trial_html: str, measure, allowed=lambda trial_said: True) -> bool:
         """Lay out ``trial_html`` (the part set another way); keep it if its notes are where they
-        were, ``allowed(what the layout said)``, and it is better by ``measure`` (always, if None)."""
+        were, ``allowed(what the layout said)``, and it is better by ``measure``."""
         nonlocal document, laid_out, found, adjusted
         trial, trial_said = lay_out(trial_html)
         trial_found = pages.audit(trial)
-        if measure is None or (audit.notes_off_page(trial_said.anchors, note_ids) == off and allowed(trial_said)
-                                and measure(trial_found) < measure(found)):
-            release(document)
+        if (audit.notes_off_page(trial_said.anchors, note_ids) == off and allowed(trial_said)
+                and measure(trial_found) < measure(found)):
+            if not any(document is state[0] for state in held):
+                release(document)
             document, laid_out, found, adjusted = trial, trial_said, trial_found, trial_html
             return True
         release(trial)
@@ -169,7 +172,8 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     # Then page by page, in reading order (what closes one gap moves the pages after it): a long
     # note whose call went over is split; a widow or orphan rule that made the gap gives. The
     # result is kept only if it is no worse than before the first change.
-    before, tried_pages = (adjusted, mend.gap_badness(found)), set()
+    held.append((document, laid_out, found, adjusted))
+    tried_pages: set[int] = set()
     for _ in range(GAP_ROUNDS):
         page = next((p for p in sorted(mend.open_gaps(found)) if p not in tried_pages), None)
         if page is None:
@@ -178,8 +182,13 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         if not ((split and keep(split, lambda f: mend.gap_progress(f, page)))
                 or (gives and keep(fitting.with_fit(adjusted, gives), lambda f: mend.gap_progress(f, page)))):
             tried_pages.add(page)
-    if mend.gap_badness(found) > before[1]:
-        keep(before[0], None)  # laid out again as it was
+    before = held.pop()
+    if document is not before[0]:  # the page-by-page changes are kept only if the part is no worse
+        if mend.gap_badness(found) > mend.gap_badness(before[2]):
+            release(document)
+            document, laid_out, found, adjusted = before
+        else:
+            release(before[0])
     if found.gaps:  # what is left, given to the space above headings, lists, tables
         stretched = mend.stretch(found, adjusted)
         if stretched is not None:  # nothing moves

@@ -57,8 +57,10 @@ def spans(document: str, opening: str) -> list[str]:
 
 def without_break_marks(html: str) -> str:
     """Without our marks for the typesetter, which Pandoc's HTML has not: <wbr> where an address
-    may break, class="url", and the language of a title in another language (for hyphenation)."""
+    may break and a <span> round each piece between, class="url", and the language of a title in
+    another language (for hyphenation)."""
     html = re.sub(r'<span lang="[^"]*">(.*?)</span>', r"\1", html)
+    html = re.sub(r'(<a class="url" [^>]*>)(.*?)(</a>)', lambda m: m.group(1) + re.sub(r"</?span>", "", m.group(2)) + m.group(3), html)
     return html.replace("<wbr>", "").replace('<a class="url" href=', "<a href=")
 
 
