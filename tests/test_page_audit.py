@@ -185,12 +185,16 @@ def test_a_short_last_line_alone_at_the_top_of_a_page_is_a_widow():
     assert "widow" not in kinds(pages.audit(render(f"<p>{lines}ending.</p>")))  # two lines go over together
 
 
-def test_the_last_page_with_running_text_may_end_short_before_the_parts_figures():
-    figure = "<figure style='margin: 0; break-inside: avoid'><div style='height: 44mm'></div><figcaption>The caption.</figcaption></figure>"
-    found = pages.audit(render(f"<p>One short line.</p>{figure}"))
-    assert "gap" not in kinds(found)
-    found = pages.audit(render(f"<p>One short line.</p>{figure}<p>more</p>"))
-    assert "gap" in kinds(found)
+def test_a_figure_that_went_over_floats_up_and_a_page_of_figures_alone_is_no_hole():
+    figure = "<figure style='margin: 0; break-inside: avoid'><div style='height: 40mm'></div><figcaption>The caption.</figcaption></figure>"
+    body = f"<p style='break-after: page'>The part's opening page.</p><p>One short line.</p>{figure}"
+    html = fitting.number_paragraphs(f"<html lang=en><style>{PAGE}</style><body>{body}</body></html>")
+    document = weasyprint.HTML(string=html).render()
+    found = pages.audit(document)
+    assert list(found.gaps) == [2]  # the text's page; the figure's own page is not a hole
+    floated = mend.float_figure(document, html, 2)
+    assert floated and floated[0].index("<figure") < floated[0].index("One short")
+    assert pages.audit(weasyprint.HTML(string=floated[0]).render()).gaps == {}
 
 
 def test_a_note_sent_off_its_page_gets_room_by_the_least_that_goes_over():

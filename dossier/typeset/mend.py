@@ -224,23 +224,47 @@ def with_room(html_text: str, room: list[tuple[str, str, int]]) -> str:
     return html_text
 
 
-# A gap left by the widow and orphan rules (a paragraph's two lines, one with a note, gone over
-# together where one would have fitted) closes as a typesetter closes it: the rule gives, for
-# that paragraph only (a full line left alone at the top of the next page, or one at the foot).
-GIVE = {"widows": "widows-give", "orphans": "orphans-give"}  # classes of the stylesheet
-
-
-def give_way(document, page: int) -> dict[str, str]:
-    """The paragraph that starts the page after ``page`` of ``document`` (by number), with the
-    class that allows it one line on either side of the break; {} if there is none."""
+# A figure too tall for what is left of its page goes over, and leaves a hole. Books float it up:
+# to below the first block of that page (under what runs over from the page before), or, where it
+# needs a page of its own, to the top of that page or the one before, where a block starts it; the
+# text flows on after it. Never above a part's opening page.
+def float_figure(document, html_text: str, page: int) -> list[str]:
+    """``html_text`` with the figure that starts the page after ``page`` of ``document`` moved up,
+    each way it can be; [] if that page does not start with a figure."""
     if page >= len(document.pages):
-        return {}
-    first = next(_lines(document.pages[page]._page_box.children[0], None), None)
-    if first is None or first[1].element is None or first[1].element.get("data-b") is None:
-        return {}
-    element = first[1].element
-    before = any(block.element is element for _, block in _lines(document.pages[page - 1]._page_box.children[0], None))
-    return {element.get("data-b"): GIVE["widows" if before else "orphans"]}
+        return []
+    first = next(_starts(document.pages[page]._page_box.children[0]), None)
+    if first is None or first.element_tag != "figure" or not first.element.get("data-s"):
+        return []
+    opening = re.search(rf'<figure\b[^>]*? data-s="{first.element.get("data-s")}"[^>]*>', html_text)
+    if opening is None:
+        return []
+    end = _block_end(html_text, opening.end(), "figure") + len("</figure>")
+    targets = [_first_fresh(document, page)] if page > 1 else []  # never above a part's opening
+    targets += [next((box for on in range(page, max(page - 2, 1), -1) for box in [_first_fresh(document, on)]
+                      if box is not None and _starts_page(document, on, box)), None)]
+    floated = []
+    for target in dict.fromkeys(t for t in targets if t is not None):
+        attribute = "data-b" if target.element.get("data-b") else "data-s"
+        before = re.search(rf'<[a-z0-9]+\b[^>]*? {attribute}="{target.element.get(attribute)}"[^>]*>', html_text)
+        if before is not None and before.start() < opening.start():
+            floated.append(html_text[:before.start()] + html_text[opening.start():end]
+                           + html_text[before.start():opening.start()] + html_text[end:])
+    return floated
+
+
+def _first_fresh(document, page: int):
+    """The first numbered block that starts on ``page`` (1-based), not run over from the page before."""
+    earlier = {id(box.element) for box in document.pages[page - 2]._page_box.descendants()
+               if getattr(box, "element", None) is not None} if page > 1 else set()
+    return next((box for box in _starts(document.pages[page - 1]._page_box.children[0])
+                 if id(box.element) not in earlier), None)
+
+
+def _starts_page(document, page: int, box) -> bool:
+    """Whether ``box`` is the first thing on its page (nothing runs over above it)."""
+    lines = list(islice(_lines(document.pages[page - 1]._page_box.children[0], None), 1))
+    return not lines or lines[0][0].position_y >= box.position_y
 
 
 # What gaps are left, where a page has somewhere to put the space, are closed as a book set flush at

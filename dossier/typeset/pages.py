@@ -71,7 +71,6 @@ def audit(document) -> Audit:
     stretched: set[int] = set()  # elements already met (a table split over pages takes space where it starts)
     lines_of: dict[int, list[Line]] = {}  # a block's element (its box, where it has none) -> its lines, across pages
     pages = document.pages
-    text_ends = _last_text_page(pages)
     for number, page in enumerate(pages, 1):
         page_box = page._page_box
         root = page_box.children[0]
@@ -92,7 +91,8 @@ def audit(document) -> Audit:
         following = pages[number] if number < len(pages) else None
         # a part's last page counts as one, and so does the last with running text, before pages of
         # figures and tables set at the part's end
-        if gap > GAP_LINES * body_line and not _forced_break(page, following) and number < text_ends:
+        running = any(line.block.element_tag not in _NOT_TEXT for line in lines)  # not a page of figures alone
+        if gap > GAP_LINES * body_line and running and not _forced_break(page, following):
             result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
             result.gaps[number] = gap / body_line
         flow = [line for line in lines if not _in_table(line)]
@@ -107,15 +107,7 @@ def audit(document) -> Audit:
     return result
 
 
-def _last_text_page(pages) -> int:
-    """The number of the part's last page with running text (not a figure's, a table's or their captions')."""
-    last = len(pages)
-    while last > 1 and not any(block.element_tag not in _NOT_TEXT for _, block in _lines(pages[last - 1]._page_box.children[0], None)):
-        last -= 1
-    return last
-
-
-_NOT_TEXT = ("td", "th", "caption", "figcaption")
+_NOT_TEXT = ("td", "th", "caption", "figcaption")  # lines that are not running text
 
 
 def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float, str]]:
@@ -238,6 +230,14 @@ def _forced_break(page, following) -> bool:
         return True
     if following._page_box.page_type.name != page._page_box.page_type.name:
         return True
+    box = page._page_box.children[0]  # the page's last block, or one it ends, asking for a new page after it
+    while isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox):
+        if box.style["break_after"] in _FORCED:
+            return True
+        flow = [child for child in box.children if not getattr(child, "is_absolutely_positioned", lambda: False)()]
+        if not flow:
+            break
+        box = flow[-1]
     seen = {id(box.element) for box in page._page_box.descendants() if getattr(box, "element", None) is not None}
     box = following._page_box.children[0]
     while isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox):

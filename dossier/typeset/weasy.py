@@ -169,18 +169,19 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         filled = mend.fill_gaps(found, numbered, fits, lay_out, release)
         if filled is not None:
             attempt(filled, mend.gap_badness)
-    # Then page by page, in reading order (what closes one gap moves the pages after it): a long
-    # note whose call went over is split; a widow or orphan rule that made the gap gives. The
-    # result is kept only if it is no worse than before the first change.
+    # Then page by page, in reading order (what closes one gap moves the pages after it): a figure
+    # that went over floats up; a long note whose call went over is split. The result is kept only
+    # if it is no worse than before the first change. (Letting the widow or orphan rule that made a
+    # gap give closed none, in any edition, that these leave: it is gone.)
     held.append((document, laid_out, found, adjusted))
     tried_pages: set[int] = set()
     for _ in range(GAP_ROUNDS):
         page = next((p for p in sorted(mend.open_gaps(found)) if p not in tried_pages), None)
         if page is None:
             break
-        split, gives = mend.split_notes(document, found, adjusted, page), mend.give_way(document, page)
-        if not ((split and keep(split, lambda f: mend.gap_progress(f, page)))
-                or (gives and keep(fitting.with_fit(adjusted, gives), lambda f: mend.gap_progress(f, page)))):
+        progress = lambda f, page=page: mend.gap_progress(f, page)  # noqa: E731
+        candidates = [*mend.float_figure(document, adjusted, page), mend.split_notes(document, found, adjusted, page)]
+        if not any(trial is not None and keep(trial, progress) for trial in candidates):
             tried_pages.add(page)
     before = held.pop()
     if document is not before[0]:  # the page-by-page changes are kept only if the part is no worse
