@@ -86,10 +86,11 @@ REPAIRS = 5  # layouts at most, after the notes are in place, to set still-flawe
 
 def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list, pdf_path: str) -> dict:
     """Lay out one part (in a worker process): its paragraphs fitted (``fitting.fit``), every note
-    kept on its call's page; then, where the page audit still finds a paragraph flawed (a word
-    split across a page turn, a scrap on its last line, a line stretched wide), that paragraph
-    set another way, and the gaps above notes filled (``mend.fill_gaps``), where that serves the
-    part better."""
+    kept on its call's page (``mend.make_room``, ``audit.nudge``); then, where the page audit still
+    finds a paragraph flawed (a word split across a page turn, a scrap on its last line, a line
+    stretched wide or broken off), that paragraph set another way; and the gaps above notes closed
+    (``mend``: paragraphs a line longer, figures floated, long notes split, the blank given to the
+    space above headings), each change kept only where it serves the part better."""
     folders = [Path(r) for r in roots]
 
     def lay_out(text: str):
