@@ -341,3 +341,25 @@ def test_missing_fields(entry, missing) -> None:
 def test_no_period_after_a_title_ending_in_a_question_mark_in_another_language() -> None:
     from dossier.cite.text import tidy
     assert tidy('<i><span lang="lt">Ar Vilnius buvo prarastas?</span></i>.') == '<i><span lang="lt">Ar Vilnius buvo prarastas?</span></i>'
+
+
+def test_an_address_set_in_a_hanging_entry_breaks_between_its_pieces_without_overprinting():
+    """Each piece is a box of its own (the stylesheet's inline-block): set in a bibliography entry or
+    a note, whose first line hangs out, no piece may take that negative indent and overprint."""
+    import weasyprint
+    from weasyprint.formatting_structure import boxes
+    from dossier.cite.text import anchor
+    css = (Path(__file__).resolve().parent.parent / "templates" / "dossier.css").read_text(encoding="utf-8")
+    rule = next(line for line in css.splitlines() if line.startswith("a.url > span"))
+    url = "http://www.bernardinai.lt/straipsnis/2006-10-24-karaliskojo-kraujo-paieskos-lietuva/4976"
+    html = (f"<style>{rule} p {{ width: 60mm; padding-left: 1.5em; text-indent: -1.5em; font: 10pt serif }}</style>"
+            f"<p>Paleckis, Mindaugas. An article, October 24, 2006. {anchor(url)}.</p>")
+    page = weasyprint.HTML(string=html).render().pages[0]._page_box
+    lines = [box for box in page.descendants() if isinstance(box, boxes.LineBox)]
+    assert len(lines) >= 3  # the address breaks
+    for line in lines:
+        texts = sorted((box.position_x, box.position_x + box.width) for box in line.descendants()
+                       if isinstance(box, boxes.TextBox) and box.text.strip())
+        assert all(left >= right - 0.01 for (_, right), (left, _) in zip(texts, texts[1:]))  # side by side
+        ends = "".join(box.text for box in line.descendants() if isinstance(box, boxes.TextBox)).rstrip()
+        assert not ends.endswith(("-", "/")) or ends.endswith("//")  # never "2006-10-24-" at a line's end
