@@ -268,10 +268,11 @@ def _starts_page(document, page: int, box) -> bool:
 
 
 # What gaps are left, where a page has somewhere to put the space, are closed as a book set flush at
-# the foot closes them (LaTeX's \\flushbottom): the blank goes to the space above the page's
+# the foot closes them (LaTeX's \flushbottom): the blank goes to the space above the page's
 # headings, lists, tables, figures and quotations, each taking at most its share of a body line
-# (``STRETCH``), until the page leaves 1.7 lines blank, no more spread than needed. Paragraphs' lines stay as they are. A page
-# that cannot take it all is left as it was: its gap is reported.
+# (``STRETCH``), until the page leaves 1.7 lines blank: no more spread than the rule needs.
+# Paragraphs' lines stay as they are. A page that cannot take it all is left as it was: its gap is
+# reported.
 STRETCH_TO = GAP_LINES - 0.3  # body lines left blank on a page stretched: no more space spread than needed
 
 
