@@ -1,7 +1,7 @@
 """Mending what the page audit (``pages.py``) finds on a part's pages, by laying it out again a
 little differently: a note kept on its call's page with the least change, a gap above the notes
-filled (paragraphs a line longer, a long note split, a widow rule giving, the blank given to the
-space above headings). The trials run in the typesetting process (``weasy.typeset_one``), each
+filled (paragraphs a line longer, a figure floated, a long note split, the blank given to the space
+above headings). The trials run in the typesetting process (``weasy.typeset_one``), each
 kept only where it serves the part better.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from weasyprint.formatting_structure import boxes
 
 from ..audit import NUDGE, add_class
 from .fitting import _TOKEN_RE, STRETCH, _block_end, _fit_score, badness, galley
-from .pages import GAP_LINES, Audit, _lines, audit
+from .pages import GAP_LINES, Audit, _lines, _notes_area, audit
 
 
 # A gap above the notes on a page that is not a part's last is mostly a heading (with the two lines
@@ -83,14 +83,12 @@ def _note_split(page, following, room: float) -> tuple[str, str] | None:
         called = [box.footnote for box in line.descendants() if getattr(box, "footnote", None) is not None]
         if not called:
             continue
-        areas = [c for c in following.children if isinstance(c, boxes.FootnoteAreaBox)]
-        note = next((n for a in areas for n in a.children if n.element is called[0].element), None)
+        area = _notes_area(following)
+        note = next((n for n in area.children if n.element is called[0].element), None) if area else None
         if note is None or note.element.get("id") is None:
             return None
         lines = [box for box in note.descendants() if isinstance(box, boxes.LineBox)]
-        overhead = note.margin_height() - sum(box.height for box in lines)
-        if not any(isinstance(c, boxes.FootnoteAreaBox) and c.children for c in page.children):
-            overhead += areas[0].margin_top + areas[0].padding_top + areas[0].border_top_width
+        overhead = note.margin_height() - sum(box.height for box in lines) + _new_area(page, following)
         fits = int((room - (line.position_y + line.height - top) - overhead) // lines[0].height)
         fits = min(fits, len(lines) - NOTE_LINES)
         if fits < NOTE_LINES:
@@ -102,6 +100,15 @@ def _note_split(page, following, room: float) -> tuple[str, str] | None:
             kept += text[:-1] if text.endswith("\u2010") else text.rstrip() + " "
         return note.element.get("id"), kept
     return None
+
+
+def _new_area(page_box, following) -> float:
+    """What the notes' area itself takes (its rule and the space above it) where ``page_box`` has
+    no notes yet: that of ``following``, which has."""
+    if _notes_area(page_box) is not None:
+        return 0.0
+    area = next(c for c in following.children if isinstance(c, boxes.FootnoteAreaBox))
+    return area.margin_top + area.padding_top + area.border_top_width
 
 
 _VOID = ("br", "wbr", "img")
@@ -170,19 +177,15 @@ def make_room(document, found: Audit, note_id: str, call_page: int) -> tuple[str
         return None
     page, following = document.pages[call_page - 1], document.pages[call_page]._page_box
     call = page.anchors.get("call-" + note_id.removeprefix("note-"))
-    note = next((n for area in following.children if isinstance(area, boxes.FootnoteAreaBox)
-                 for n in area.children if n.element is not None and n.element.get("id") == note_id), None)
+    notes = _notes_area(following)
+    note = next((n for n in notes.children if n.element is not None and n.element.get("id") == note_id), None) if notes else None
     lines = list(_lines(page._page_box.children[0], None))
     if call is None or note is None or not lines:
         return None
-    box = page._page_box
-    area = next((c for c in box.children if isinstance(c, boxes.FootnoteAreaBox) and c.children), None)
+    box, area = page._page_box, _notes_area(page._page_box)
     bottom = lines[-1][0].position_y + lines[-1][0].height
     foot = area.position_y if area is not None else box.content_box_y() + box.height
-    needed = note.margin_height() - (foot - bottom) + 1
-    if area is None:
-        new_area = next(c for c in following.children if isinstance(c, boxes.FootnoteAreaBox))
-        needed += new_area.margin_top + new_area.padding_top + new_area.border_top_width
+    needed = note.margin_height() - (foot - bottom) + 1 + _new_area(box, following)
     last = lines[-1][1].element
     number = last.get("data-b") if last is not None else None
     own = [line for line, block in lines if block.element is last]

@@ -79,7 +79,7 @@ def audit(document) -> Audit:
             # a paragraph split across pages is a box on each: its lines go together by its element
             lines_of.setdefault(id(line.block.element) if line.block.element is not None else id(line.block), []).append(line)
         bottom = max([line.bottom for line in lines] + [_bottom(b) for b in _blocks(root)], default=None)
-        notes = next((c for c in page_box.children if isinstance(c, boxes.FootnoteAreaBox) and c.children), None)
+        notes = _notes_area(page_box)
         top = page_box.content_box_y()
         foot = notes.position_y if notes is not None else top + page_box.height
         if bottom is None:
@@ -108,6 +108,11 @@ def audit(document) -> Audit:
 
 
 _NOT_TEXT = ("td", "th", "caption", "figcaption")  # lines that are not running text
+
+
+def _notes_area(page_box):
+    """The page's notes, if it has any."""
+    return next((c for c in page_box.children if isinstance(c, boxes.FootnoteAreaBox) and c.children), None)
 
 
 def _stretches(root, top: float, seen: set[int]) -> list[tuple[str, float, str]]:
