@@ -80,11 +80,10 @@ def notes_off_page(anchors: dict[str, int], note_ids: list[tuple[str, str]]) -> 
 
 
 # Where WeasyPrint cannot keep a note on its call's page (a page already full of notes, a note
-# too long for what is left of the page), the page is made to end sooner: first after the block
-# holding the call, so that what followed it goes over and leaves the note its room; where that
-# is not enough, before that block, which starts a new page with the headings above it. (Letting
-# the block's widow and orphan rules give was tried: in this dossier it never kept a note on its
-# page, and cost a layout each time.)
+# too long for what is left of the page), and sending over just the lines below the call
+# (``typeset/mend.py``, ``make_room``) cannot keep it either, the page is made to end sooner: after
+# the block holding the call, so that what followed it goes over and leaves the note its room;
+# where that is not enough, before that block, which starts a new page with the headings above it.
 NUDGE = "note-break"
 _BLOCK_RE = re.compile(r"<(p|li|td|th|blockquote|dd|figcaption|h[1-6])\b[^>]*>")
 

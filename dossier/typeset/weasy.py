@@ -96,7 +96,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     def lay_out(text: str):
         return layout(text, Path(base_url), folders)
 
-    held: list = []  # a layout kept to go back to (not released when it is replaced)
+    held = None  # a document kept to go back to (not released when it is replaced)
 
     def keep(trial_html: str, measure, allowed=lambda trial_said: True) -> bool:
         """Lay out ``trial_html`` (the part set another way); keep it if its notes are where they
@@ -106,7 +106,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         trial_found = pages.audit(trial)
         if (audit.notes_off_page(trial_said.anchors, note_ids) == off and allowed(trial_said)
                 and measure(trial_found) < measure(found)):
-            if not any(document is state[0] for state in held):
+            if document is not held:
                 release(document)
             document, laid_out, found, adjusted = trial, trial_said, trial_found, trial_html
             return True
@@ -174,7 +174,8 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     # that went over floats up; a long note whose call went over is split. The result is kept only
     # if it is no worse than before the first change. (Letting the widow or orphan rule that made a
     # gap give closed none, in any edition, that these leave: it is gone.)
-    held.append((document, laid_out, found, adjusted))
+    before = document, laid_out, found, adjusted
+    held = document
     tried_pages: set[int] = set()
     for _ in range(GAP_ROUNDS):
         page = next((p for p in sorted(mend.open_gaps(found)) if p not in tried_pages), None)
@@ -184,7 +185,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         candidates = [*mend.float_figure(document, adjusted, page), mend.split_notes(document, found, adjusted, page)]
         if not any(trial is not None and keep(trial, progress) for trial in candidates):
             tried_pages.add(page)
-    before = held.pop()
+    held = None
     if document is not before[0]:  # the page-by-page changes are kept only if the part is no worse
         if mend.gap_badness(found) > mend.gap_badness(before[2]):
             release(document)
