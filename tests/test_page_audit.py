@@ -187,11 +187,13 @@ def test_a_short_last_line_alone_at_the_top_of_a_page_is_a_widow():
 
 def test_a_figure_that_went_over_floats_up_and_a_page_of_figures_alone_is_no_hole():
     figure = "<figure style='margin: 0; break-inside: avoid'><div style='height: 40mm'></div><figcaption>The caption.</figcaption></figure>"
-    body = f"<p style='break-after: page'>The part's opening page.</p><p>One short line.</p>{figure}"
+    body = f"<p style='break-after: page'>The part's opening page.</p><p>One short line.</p>{figure}<p>More text.</p>"
     html = fitting.number_paragraphs(f"<html lang=en><style>{PAGE}</style><body>{body}</body></html>")
     document = weasyprint.HTML(string=html).render()
     found = pages.audit(document)
     assert list(found.gaps) == [2]  # the text's page; the figure's own page is not a hole
+    # where no text follows the figure, the page before it is the part's last with text: not a hole
+    assert pages.audit(render(body.removesuffix("<p>More text.</p>"))).gaps == {}
     floated = mend.float_figure(document, html, 2)
     assert floated and floated[0].index("<figure") < floated[0].index("One short")
     assert pages.audit(weasyprint.HTML(string=floated[0]).render()).gaps == {}
@@ -218,3 +220,27 @@ def test_a_note_sent_off_its_page_gets_room_by_the_least_that_goes_over():
     # the two kinds of change, as made in the HTML
     assert mend.with_room('<p data-b="3" style="color: red">x</p>', [("widows", "3", 4)]) == '<p data-b="3" style="color: red; widows: 4">x</p>'
     assert mend.with_room('<h3 data-s="5">x</h3>', [("break", "data-s", "5")]) == '<h3 class="note-break" data-s="5">x</h3>'
+
+
+def test_a_heading_that_went_over_comes_back_when_a_paragraph_is_set_a_line_shorter():
+    """A heading and the paragraph it keeps with leave three lines blank on the page before; the
+    page's paragraph set tighter loses its last line (one word), and they come back."""
+    fits = ".fit-tight { word-spacing: -0.11em } .fit-tighter { word-spacing: -0.14em } .fit-shorter { word-spacing: -0.14em; letter-spacing: -0.01em }"
+    body = ("<p style='text-align: justify'>" + " ".join(["word"] * 30) + ".</p>"
+            "<h2 class='note-break' style='font-size: 12pt; margin: 0; break-after: avoid'>Next</h2><p>" + "more " * 20 + "</p>")
+    style = f"{PAGE} {fits} .note-break {{ break-before: page }}"
+    html = fitting.number_paragraphs(f"<html lang=en><head><style>{style}</style></head><body>{body}</body></html>")
+    document = weasyprint.HTML(string=html).render()
+    found = pages.audit(document)
+    assert list(found.gaps) == [1] and found.line_count["1"] == 6
+
+    def lay_out(text):
+        return weasyprint.HTML(string=text).render(), None
+
+    trials = list(mend.pull_back(document, found, html, 1, lay_out, lambda document: None))
+    assert trials and 'class="fit-shorter"' in trials[0]
+    assert "note-break" not in re.search(r"<h2[^>]*>", trials[0]).group(0)  # the break set for a note dropped
+    pulled = weasyprint.HTML(string=trials[0]).render()
+    assert pages.audit(pulled).gaps == {}
+    assert any(box.element_tag == "h2" for box in pulled.pages[0]._page_box.descendants())  # it came back
+    assert list(mend.pull_back(document, found, html, 2, lay_out, lambda document: None)) == []  # no page after

@@ -14,7 +14,7 @@ from itertools import islice
 from weasyprint.formatting_structure import boxes
 
 from ..audit import NUDGE, add_class
-from .fitting import _TOKEN_RE, STRETCH, _block_end, _fit_score, badness, galley
+from .fitting import _TOKEN_RE, STRETCH, _block_end, _fit_score, badness, galley, with_fit
 from .pages import GAP_LINES, Audit, _lines, _notes_area, audit
 
 
@@ -54,6 +54,65 @@ def fill_gaps(found: Audit, html_text: str, fits: dict[str, str], lay_out, relea
                 taken.add(number)
     chosen = {number: name for number, name in chosen.items() if name}
     return chosen if chosen != {n: f for n, f in fits.items() if f} else None
+
+
+# A gap above a heading (or the lines a paragraph keeps together) that went over, where the page
+# has too few paragraphs to lengthen, is closed the other way: the page's paragraphs, as many as it
+# takes, each set a line shorter (a tighter fit the galley says it takes without a crowded line),
+# so that what went over comes back, with its note if it was sent over for one (the trial is kept
+# only if every note stays on its call's page).
+SHORTER = ("fit-tight", "fit-tighter", "fit-shorter")
+PULL = 3  # lines at most that a page is shortened by
+LOOSER = 2  # lines over the wide mark a paragraph set shorter may have more than before
+
+
+def pull_back(document, found: Audit, html_text: str, page: int, lay_out, release):
+    """Trials of ``html_text`` (the part as laid out in ``document``) with paragraphs ending on
+    ``page`` set a line shorter to bring back what starts the next page: as many as that needs,
+    then one more (a heading's space above, cut at the top of a page, is not known)."""
+    if page >= len(document.pages):
+        return
+    following = document.pages[page]._page_box
+    need = _pull_need(following, found, page)
+    numbers = [n for n in found.page_blocks.get(page, []) if n in found.line_count]
+    over = next(_lines(following.children[0], None), (None, None))[1]  # a paragraph that runs over
+    if over is not None and over.element is not None and over.element.get("data-b") in found.line_count:
+        numbers = list(dict.fromkeys([*numbers, over.element.get("data-b")]))
+    if need is None or len(numbers) < need:
+        return
+    trial, _ = lay_out(galley(with_fit(html_text, dict.fromkeys(numbers, "")), numbers, SHORTER))
+    tried = audit(trial)
+    release(trial)
+    options = []
+    for number in numbers:
+        now = _fit_score(found, number)
+        for name in SHORTER:
+            then = _fit_score(tried, f"{number}-{name}")
+            if tried.line_count.get(f"{number}-{name}") == found.line_count[number] - 1 and then[:2] <= (0, now[1] + LOOSER):
+                options.append((then[1], then[2], number, name))
+                break
+    first = next(_starts(following.children[0]), None)
+    if first is not None and NUDGE in (first.element.get("class") or "").split():
+        attribute = "data-b" if first.element.get("data-b") else "data-s"
+        html_text = re.sub(rf'<[a-z0-9]+\b[^>]*? {attribute}="{first.element.get(attribute)}"[^>]*>',
+                           lambda m: re.sub(rf" ?\b{NUDGE}\b", "", m.group(0)).replace(' class=""', ""), html_text, count=1)
+    for lines in range(need, min(need + 1, PULL, len(options)) + 1):
+        yield with_fit(html_text, {number: name for *_, number, name in sorted(options)[:lines]})
+
+
+def _pull_need(following, found: Audit, page: int) -> int | None:
+    """The lines ``page`` must lose for the first of ``following`` to come back: its headings and
+    the first lines of the block after them that may not be parted (the whole block, where it
+    has too few lines to split); None if more than ``PULL``."""
+    lines = list(_lines(following.children[0], None))
+    first = next((block for _, block in lines if block.element_tag not in ("h2", "h3", "h4")), None)
+    if first is None:
+        return None
+    own = [line for line, block in lines if block is first]
+    total = found.line_count.get(first.element.get("data-b") if first.element is not None else None, len(own))
+    kept = own[min(len(own), total if total < 4 else 2) - 1]  # orphans and widows: 2
+    need = math.ceil((kept.position_y + kept.height - following.content_box_y()) / found.body_line - found.gaps[page])
+    return max(need, 1) if need <= PULL else None
 
 
 # A note too long for what is left of its call's page takes the call's line over with it (the

@@ -71,6 +71,7 @@ def audit(document) -> Audit:
     stretched: set[int] = set()  # elements already met (a table split over pages takes space where it starts)
     lines_of: dict[int, list[Line]] = {}  # a block's element (its box, where it has none) -> its lines, across pages
     pages = document.pages
+    running_pages: set[int] = set()
     for number, page in enumerate(pages, 1):
         page_box = page._page_box
         root = page_box.children[0]
@@ -89,9 +90,10 @@ def audit(document) -> Audit:
         result.stretches[number] = _stretches(root, top, stretched)
         result.pages.append([round(100 * (bottom - top) / (foot - top)), round(gap * PX_TO_MM, 1)])
         following = pages[number] if number < len(pages) else None
-        # a part's last page counts as one, and so does the last with running text, before pages of
-        # figures and tables set at the part's end
+        # a part's last page is not a hole (nor, below, the last with running text)
         running = any(line.block.element_tag not in _NOT_TEXT for line in lines)  # not a page of figures alone
+        if running:
+            running_pages.add(number)
         if gap > GAP_LINES * body_line and running and not _forced_break(page, following):
             result.findings.append(["gap", number, lines[-1].text if lines else "", round(gap / body_line, 1)])
             result.gaps[number] = gap / body_line
@@ -104,6 +106,11 @@ def audit(document) -> Audit:
         _overfull_turned(root, page_box.width, number, result)
     for lines in lines_of.values():
         _paragraph(lines, result)
+    # the last page with running text, before pages of figures and tables set at the part's end
+    ending = [page for page in result.gaps if not any(later > page for later in running_pages)]
+    result.findings = [f for f in result.findings if not (f[0] == "gap" and f[1] in ending)]
+    for page in ending:
+        del result.gaps[page]
     return result
 
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import shutil
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import pyphen
@@ -171,27 +172,32 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         if filled is not None:
             attempt(filled, mend.gap_badness)
     # Then page by page, in reading order (what closes one gap moves the pages after it): a figure
-    # that went over floats up; a long note whose call went over is split. The result is kept only
-    # if it is no worse than before the first change. (Letting the widow or orphan rule that made a
-    # gap give closed none, in any edition, that these leave: it is gone.)
-    before = document, laid_out, found, adjusted
-    held = document
+    # that went over floats up; a long note whose call went over is split; the page's paragraphs
+    # set shorter, to bring back what went over. A change is taken if it closes the gaps up to its
+    # page, even where it opens one further on, which the next round may close; the part ends as
+    # the best of the layouts taken. (Letting the widow or orphan rule that made a gap give closed
+    # none, in any edition, that these leave: it is gone.)
+    best = held = document
+    best_state = document, laid_out, found, adjusted
     tried_pages: set[int] = set()
     for _ in range(GAP_ROUNDS):
         page = next((p for p in sorted(mend.open_gaps(found)) if p not in tried_pages), None)
         if page is None:
             break
         progress = lambda f, page=page: mend.gap_progress(f, page)  # noqa: E731
-        candidates = [*mend.float_figure(document, adjusted, page), mend.split_notes(document, found, adjusted, page)]
-        if not any(trial is not None and keep(trial, progress) for trial in candidates):
+        candidates = chain(((trial, progress) for trial in mend.float_figure(document, adjusted, page)),
+                           [(mend.split_notes(document, found, adjusted, page), progress)],
+                           ((trial, mend.gap_badness) for trial in mend.pull_back(document, found, adjusted, page, lay_out, release)))
+        if not any(trial is not None and keep(trial, measure) for trial, measure in candidates):  # laid out as needed
             tried_pages.add(page)
+        elif mend.gap_badness(found) <= mend.gap_badness(best_state[2]):  # the best so far: held
+            release(best)
+            best = held = document
+            best_state = document, laid_out, found, adjusted
     held = None
-    if document is not before[0]:  # the page-by-page changes are kept only if the part is no worse
-        if mend.gap_badness(found) > mend.gap_badness(before[2]):
-            release(document)
-            document, laid_out, found, adjusted = before
-        else:
-            release(before[0])
+    if document is not best:
+        release(document)
+        document, laid_out, found, adjusted = best_state
     if found.gaps:  # what is left, given to the space above headings, lists, tables
         stretched = mend.stretch(found, adjusted)
         if stretched is not None:  # nothing moves
