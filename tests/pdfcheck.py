@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
+import pypdfium2 as pdfium
 from pypdf import PdfReader
 
 
@@ -47,7 +50,24 @@ def contents_entries(pdf) -> list[tuple[str, int]]:
 
 
 def page_texts(pdf) -> list[str]:
-    return [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
+    """Each page's text, its white space made single spaces."""
+    return [" ".join(text.split()) for text in texts(pdf)]
+
+
+def texts(pdf) -> list[str]:
+    """Each page's text, a line a line, as PDFium reads it (twenty times as fast as pypdf: the
+    shipped dossier is read by several tests), read once while the file is unchanged."""
+    stat = Path(pdf).stat()
+    return list(_texts(str(pdf), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=16)
+def _texts(pdf: str, mtime: int, size: int) -> tuple[str, ...]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return tuple(page.get_textpage().get_text_range().replace("\r\n", "\n") for page in document)
+    finally:
+        document.close()
 
 
 def body_size(pdf, pages=None) -> float:

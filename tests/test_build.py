@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from pdfcheck import contents_entries, page_texts
+from pdfcheck import contents_entries, page_texts, texts
 from projectrun import PROJECT, REPO, SAME_DATE, edit, run_build, run_process
 
 
 
 def pages_text(pdf):
-    return [page.extract_text() for page in PdfReader(pdf).pages]
+    return texts(pdf)
 
 
 def test_quiet_output_says_what_was_written(built):

@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from dossier import audit
 from dossier.typeset import parts as typeset
+import pdfcheck
 from projectrun import PROJECT, SAME_DATE, run_build
 
 
@@ -25,7 +25,7 @@ def build(root: Path, *args: str) -> tuple[int, str, str]:
 
 
 def texts(root: Path) -> list[str]:
-    return [page.extract_text() for page in PdfReader(root / "output" / "dossier.pdf").pages]
+    return pdfcheck.texts(root / "output" / "dossier.pdf")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from dossier.project import load_settings
 from dossier.pipeline import build
 from dossier.typeset.pool import Pool
-from pdfcheck import body_size, contents_entries, page_texts
+from pdfcheck import body_size, contents_entries, page_texts, texts
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,8 +54,8 @@ def test_the_five_treaty_table_is_turned_on_an_upright_page_with_its_folio_and_t
     out, _ = shipped
     reader = PdfReader(out / "dossier.pdf")
     assert all(page.mediabox.width < page.mediabox.height for page in reader.pages)
-    number, page = next((i + 1, p) for i, p in enumerate(reader.pages) if "Tartu 1920 (Finland)" in p.extract_text()
-                        and "Signed on" in p.extract_text())
+    number = next(i + 1 for i, text in enumerate(texts(out / "dossier.pdf")) if "Tartu 1920 (Finland)" in text and "Signed on" in text)
+    page = reader.pages[number - 1]
     turned, upright = [], []
 
     def visit(text, cm, tm, font, size):
@@ -90,13 +90,13 @@ def test_each_shipped_handout_is_one_page_and_the_comparison_sheet_landscape(shi
         reader = PdfReader(path)
         assert len(reader.pages) == 1, path.name  # one sheet for the copier
         assert reader.metadata.title and reader.metadata.author
-        text = "".join(page.extract_text() for page in reader.pages)
+        text = "".join(texts(path))
         assert "Sources" in text and re.search(r"\n1\.\s", text), path.name  # a source list and notes
     sheet = PdfReader(out / "handouts" / "comparison.pdf")
     assert len(sheet.pages) == 1 and sheet.pages[0].mediabox.width > sheet.pages[0].mediabox.height
     for short in ("Moscow 1920", "Riga 1920", "Tartu 1920 (Estonia)", "Tartu 1920 (Finland)", "Riga 1921"):
-        assert short in sheet.pages[0].extract_text()
-    lithuania = "".join(p.extract_text() for p in PdfReader(out / "handouts" / "lithuania.pdf").pages)
+        assert short in texts(out / "handouts" / "comparison.pdf")[0]
+    lithuania = "".join(texts(out / "handouts" / "lithuania.pdf"))
     assert "Key facts" in lithuania and "12 July 1920" in lithuania
 
 
@@ -125,7 +125,7 @@ def test_no_citation_or_note_syntax_left_in_the_text(shipped):
     html = (out / "dossier.html").read_text(encoding="utf-8")
     assert "[@" not in html and "[^" not in html and "{{" not in html
     for handout in (out / "handouts").glob("*.pdf"):
-        text = "".join(page.extract_text() for page in PdfReader(handout).pages)
+        text = "".join(texts(handout))
         assert "[@" not in text and "[^" not in text, handout.name
 
 
@@ -205,13 +205,12 @@ def test_every_quote_and_apostrophe_a_reader_sees_is_curly(shipped):
     # (the booklet is set from the same HTML, through the same templates, as the dossier)
     for path in [out / "dossier.pdf", *sorted((out / "handouts").glob("*.pdf"))]:
         reader = PdfReader(path)
-        texts = [page.extract_text() for page in reader.pages]
-        texts += [str(value) for value in (reader.metadata or {}).values()]
+        seen = texts(path) + [str(value) for value in (reader.metadata or {}).values()]
         stack = list(reader.outline)
         while stack:
             item = stack.pop()
-            stack.extend(item) if isinstance(item, list) else texts.append(item.title)
-        straight = [line for text in texts for line in text.splitlines() if "'" in line or '"' in line]
+            stack.extend(item) if isinstance(item, list) else seen.append(item.title)
+        straight = [line for text in seen for line in text.splitlines() if "'" in line or '"' in line]
         assert straight == [], (path.name, straight[:3])
 
 
