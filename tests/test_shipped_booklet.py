@@ -68,4 +68,4 @@ def test_booklet_is_typeset_for_its_page_not_shrunk(booklet):
 def test_page_audit_of_the_booklet(booklet):
     _, result = booklet
     assert result.warnings == []
-    assert_audit_holds(result, "booklet", gaps=3)
+    assert_audit_holds(result, "booklet", gaps=1)
