@@ -20,7 +20,7 @@ from .assemble import (SLOT_DIGITS, assemble, body_parts, contents_ids, folio_la
 from .book import Book, cache_dir, gather
 from .files import TOOL_FOLDERS, Outputs
 from .handouts import Handout, gather_handouts
-from .pdf import compact, impose, merge
+from .pdf import compact, impose, merge, tags
 from .problems import ERROR, BuildError, Problem, warning
 from .project import Settings, font_files, template_environment
 from .typeset import parts as typeset
@@ -193,7 +193,11 @@ def _merge(book: Book, environment, html_path: Path, pages: merge.Pages, parts, 
     writer = merge.merge(pages, parts, laid, placed, layers, _metadata(book.settings), book.settings.language)
     plain = io.BytesIO()
     writer.write(plain)
-    return plain.getvalue(), keys
+    if book.settings.half_sheet:  # the booklet's pages are imposed on sheets as drawings: no tree to keep
+        return plain.getvalue(), keys
+    tagged = tags.graft(plain.getvalue(), [(part.data, offset) for part, offset in zip(laid, placed.offsets)],
+                        book.settings.language)
+    return tagged, keys
 
 
 def _audit_figures(parts: list[typeset.Part], laid: list[typeset.Laid], placed: typeset.Placed) -> dict:
@@ -260,7 +264,10 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
                    outputs: Outputs) -> None:
     writer = PdfWriter(clone_from=io.BytesIO(laid.data))  # the bytes the cache check read
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
-    outputs.write(path, lambda handle: compact.write(writer, handle))
+    plain = io.BytesIO()
+    writer.write(plain)
+    tagged = tags.finish(plain.getvalue())
+    outputs.write(path, lambda handle: compact.write(tagged, handle))
     result.outputs.append(path)
     orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"
     result.described[path] = f"{laid.pages} page{'s' if laid.pages != 1 else ''}, {orientation}"

@@ -39,7 +39,7 @@ def contents_entries(pdf) -> list[tuple[str, int]]:
         for y in sorted(rows, reverse=True):
             pieces = [text for _, text in sorted(rows[y])]
             number = pieces[-1].replace("\u2007", "").strip()
-            if number.isdigit() and len(pieces) > 1 and re.search(r"\. \.\s*$", pieces[-2]):
+            if number.isdigit() and len(pieces) > 1 and re.search(r"\.\s*\.\s*$", "".join(pieces[:-1])):  # leaders: one piece or a piece a dot
                 title = re.sub(r"(\s*\.)+\s*$", "", " ".join(pieces[:-1])).strip()
                 title = re.sub(r"^\d+\s+", "", title)  # the chapter's number
                 found.append((" ".join(title.split()), int(number)))

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -233,7 +234,7 @@ def test_the_dossier_is_no_larger_than_a_quarter_over_one_weasyprint_call(shippe
     as one WeasyPrint call on the same HTML would."""
     out, _ = shipped
     single = tmp_path / "single.pdf"
-    code = ("import sys, weasyprint; weasyprint.HTML(sys.argv[1]).write_pdf(sys.argv[2])")
+    code = ("import sys, weasyprint; weasyprint.HTML(sys.argv[1]).write_pdf(sys.argv[2], pdf_variant='pdf/ua-1')")  # tagged, as the book
     subprocess.run([sys.executable, "-c", code, str(out / "dossier.html"), str(single)], check=True, timeout=120)
     size, reference = (out / "dossier.pdf").stat().st_size, single.stat().st_size
     assert size <= 1.25 * reference, (size, reference)
@@ -265,3 +266,88 @@ def assert_audit_holds(result, edition: str, gaps: int = 0) -> None:
     assert figures["widest"] <= 0.6 and 60 <= figures["median_chars"] <= 75, figures
     assert all(re.match(r"(content|bib)/[\w.-]+:\d+: warning: page audit: ", f) for f in found), found
     assert not [w for w in result.warnings if "page audit" in w.message]  # shown with -v; warnings with --audit
+
+
+def _tagged_outputs(out):
+    return [out / "dossier.pdf", *sorted((out / "handouts").glob("*.pdf"))]
+
+
+def test_the_dossier_and_handouts_pass_the_pdfua_checker(shipped):
+    """pdfua (test-only) checks the machine-checkable part of PDF/UA-1: no error, no warning."""
+    out, _ = shipped
+    for path in _tagged_outputs(out):
+        done = subprocess.run([sys.executable, "-m", "pdfua", "check", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:]
+
+
+def _structure(pdf):
+    """The elements reached from the structure tree's root, by objgen, and the parent tree."""
+    root = pdf.Root.StructTreeRoot
+    reached, stack = {}, [root.K]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Array):
+            stack.extend(node)
+        elif isinstance(node, pikepdf.Dictionary) and node.objgen not in reached:
+            reached[node.objgen] = node
+            if "/K" in node:
+                stack.append(node.K)
+    numbers = root.ParentTree.Nums
+    return reached, {int(numbers[i]): numbers[i + 1] for i in range(0, len(numbers), 2)}
+
+
+def test_every_mark_on_every_page_is_in_the_one_tree_or_an_artifact(shipped):
+    """Parts typeset apart, one tree: each page's marked content is an element the tree reaches,
+    or an artifact (running heads, the stamped folios); no two pages or links share a key."""
+    out, _ = shipped
+    for path in _tagged_outputs(out):
+        with pikepdf.open(path) as pdf:
+            reached, tree = _structure(pdf)
+            keys = [int(page.obj.StructParents) for page in pdf.pages if "/StructParents" in page.obj]
+            keys += [int(a.StructParent) for page in pdf.pages for a in page.obj.get("/Annots", []) if "/StructParent" in a]
+            assert len(keys) == len(set(keys)) and set(keys) <= set(tree), path.name
+            marked = artifacts = 0
+            for page in pdf.pages:
+                marks = tree.get(int(page.obj.get("/StructParents", -1)), [])
+                for operands, operator in pikepdf.parse_content_stream(page):
+                    if str(operator) == "BDC" and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]:
+                        element = marks[int(operands[1].MCID)]
+                        assert isinstance(element, pikepdf.Dictionary) and element.objgen in reached, (path.name, operands)
+                        marked += 1
+                    elif str(operator) in ("BDC", "BMC"):
+                        assert operands[0] == "/Artifact", (path.name, operands)
+                        artifacts += 1
+            assert marked > 50 and artifacts > 0, path.name
+            for annot in (a for page in pdf.pages for a in page.obj.get("/Annots", [])):  # each link tagged, in a Link
+                element = tree[int(annot.StructParent)]
+                assert element.objgen in reached
+                while element.S != "/Link" and "/P" in element and element.P.get("/S") is not None:
+                    element = element.P  # (an address set in pieces: a Span of the Link)
+                assert element.S == "/Link", path.name
+
+
+def test_the_tree_has_the_books_headings_tables_figures_and_links_in_order(shipped):
+    out, _ = shipped
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    with pikepdf.open(out / "dossier.pdf") as pdf:
+        assert pdf.Root.MarkInfo.Marked and pdf.Root.ViewerPreferences.DisplayDocTitle and str(pdf.Root.Lang) == "en"
+        with pdf.open_metadata() as meta:
+            assert meta["pdfuaid:part"] == "1" and meta["dc:title"] == "Peace with Moscow, 1920–1921"
+        document = pdf.Root.StructTreeRoot.K[0]
+        assert document.S == "/Document" and document.K[0].S == "/Sect"  # a section a part
+        roles, stack = [], [document]
+        while stack:  # in reading order, depth first
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                roles.append(str(node.S))
+                kids = node.get("/K", [])
+                stack.extend(reversed(list(kids) if isinstance(kids, pikepdf.Array) else [kids]))
+        for level in (1, 2, 3):
+            assert roles.count(f"/H{level}") == len(re.findall(rf"<h{level}\b", html)), level
+        assert roles.count("/Table") == len(re.findall(r"<table\b", html))
+        assert roles.count("/Figure") == len(re.findall(r"<(?:svg|img)\b", html)) >= 2
+        figures = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/Figure"]
+        assert all(str(e.Alt).strip() for e in figures)  # the timeline's from its data
+        assert any("12 July 1920, Soviet–Lithuanian" in str(e.Alt) for e in figures)
+        headers = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/TH"]
+        assert headers and all(e.A.Scope in ("/Row", "/Column") for e in headers)

@@ -51,8 +51,7 @@ def merge(pages: Pages, parts: list[Part], laid: list[Laid], placed: Placed, lay
     writer = pages.writer
     assert sorted(pages.lengths) == list(range(len(parts))) and len(writer.pages) == len(placed.page_kinds)
     _stamp(writer, [layer() for layer in layers])
-    _drop_internal_links(writer)
-    _add_links(writer, laid, placed)
+    _retarget_links(writer, laid, placed)
     _add_outline(writer, parts, placed)
     share_fonts(writer)
     writer.add_metadata(metadata)
@@ -63,7 +62,8 @@ def merge(pages: Pages, parts: list[Part], laid: list[Laid], placed: Placed, lay
 
 def _stamp(writer: PdfWriter, layer_pdfs: list[bytes]) -> None:
     """Draw each page of the layer (folios, contents numbers) over the same page of the book,
-    as a Form XObject: the pages' own content is wrapped, not parsed."""
+    as a Form XObject, marked an artifact (no part of the structure tree): the pages' own
+    content is wrapped, not parsed."""
     pages = len(writer.pages)
     for layer_pdf in layer_pdfs:
         writer.append(PdfReader(io.BytesIO(layer_pdf)), import_outline=False)
@@ -79,7 +79,7 @@ def _stamp(writer: PdfWriter, layer_pdfs: list[bytes]) -> None:
         raw = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()
         contents = raw.get_object()
         own = list(contents) if isinstance(contents, ArrayObject) else [raw]  # references, not copies
-        page[NameObject("/Contents")] = ArrayObject([save, *own, restore, _stream(writer, b"q /DossierLayer Do Q")])
+        page[NameObject("/Contents")] = ArrayObject([save, *own, restore, _stream(writer, b"/Artifact BMC q /DossierLayer Do Q EMC")])
 
 
 def _stream(writer: PdfWriter, data: bytes):
@@ -88,42 +88,32 @@ def _stream(writer: PdfWriter, data: bytes):
     return writer._add_object(stream)
 
 
-def _drop_internal_links(writer: PdfWriter) -> None:
-    """WeasyPrint's own links point into one part's names; they are written anew below."""
-    for page in writer.pages:
-        annotations = page.get("/Annots")
-        if annotations is None:
-            continue
-        kept = ArrayObject()
-        for reference in annotations.get_object():
-            annotation = reference.get_object()
-            action = annotation.get("/A")
-            internal = "/Dest" in annotation or (action is not None and action.get_object().get("/S") == "/GoTo")
-            if not (annotation.get("/Subtype") == "/Link" and internal):
-                kept.append(reference)
-        page[NameObject("/Annots")] = kept
-
-
-def _add_links(writer: PdfWriter, laid, placed: Placed) -> None:
+def _retarget_links(writer: PdfWriter, laid, placed: Placed) -> None:
+    """WeasyPrint's internal links point into one part's names: each is pointed, where it is,
+    to its target's place in the book (one whose target is in no part goes nowhere). They stay
+    where they are in their page's annotations, as the part's structure tree names them."""
     for offset, result in zip(placed.offsets, laid):
-        for page, target, (x1, y1, x2, y2) in result.links:
-            if target not in placed.anchors:
-                continue
-            source = offset + page
-            height = placed.sizes[source][1]
-            target_page, x, y, *_ = placed.anchors[target]
-            destination = ArrayObject([
-                writer.pages[target_page].indirect_reference, NameObject("/XYZ"),
-                FloatObject(x), FloatObject(placed.sizes[target_page][1] - y), NumberObject(0),
-            ])
-            link = DictionaryObject({
-                NameObject("/Type"): NameObject("/Annot"),
-                NameObject("/Subtype"): NameObject("/Link"),
-                NameObject("/Rect"): ArrayObject([FloatObject(x1), FloatObject(height - y2), FloatObject(x2), FloatObject(height - y1)]),
-                NameObject("/Border"): ArrayObject([NumberObject(0), NumberObject(0), NumberObject(0)]),
-                NameObject("/Dest"): destination,
-            })
-            writer.add_annotation(source, link)
+        targets: dict[int, list[str]] = {}
+        for page, target, _ in result.links:
+            targets.setdefault(page, []).append(target)
+        for page, names in targets.items():
+            internal = [annotation.get_object() for annotation in writer.pages[offset + page].get("/Annots", ArrayObject())
+                        if _is_internal(annotation.get_object())]
+            for annotation, target in zip(internal, names):
+                for key in ("/A", "/Dest"):
+                    if key in annotation:
+                        del annotation[key]
+                if target in placed.anchors:
+                    target_page, x, y, *_ = placed.anchors[target]
+                    annotation[NameObject("/Dest")] = ArrayObject([
+                        writer.pages[target_page].indirect_reference, NameObject("/XYZ"),
+                        FloatObject(x), FloatObject(placed.sizes[target_page][1] - y), NumberObject(0)])
+
+
+def _is_internal(annotation) -> bool:
+    action = annotation.get("/A")
+    return annotation.get("/Subtype") == "/Link" and (
+        "/Dest" in annotation or (action is not None and action.get_object().get("/S") == "/GoTo"))
 
 
 def _add_outline(writer: PdfWriter, parts: list[Part], placed: Placed) -> None:

@@ -162,7 +162,8 @@ def vilnius_strip(classroom: Classroom, short: Short, end: dt.date = dt.date(192
     holders = ", ".join(dict.fromkeys(e["holder"] for e in entries))
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" class="vilnius-strip" viewBox="-2 0 {STRIP_WIDTH + 4} {height}" '
            f'width="{STRIP_WIDTH + 4}pt" height="{height}pt" role="img" aria-label="Who held Vilnius, '
-           f'{start.year}–{end.year}: {escape(holders)}" font-family="Charis SIL, serif">{"".join(parts)}</svg>')
+           f'{start.year}–{end.year}: {escape(holders)}" font-family="Charis SIL, serif"><title>Who held Vilnius, '
+           f'{start.year}–{end.year}: {escape(holders)}</title>{"".join(parts)}</svg>')
     items = "".join(f'<li><span class="when">From {escape(_from_text(e["from"]))}:</span> <strong>{escape(e["holder"])}</strong>. '
                     f'{escape(e["how"])}</li>' for e in entries)
     return one_line(f'<figure class="vilnius-figure">{svg}<figcaption><ol class="vilnius-list">{items}</ol>'

@@ -46,6 +46,13 @@ def _entries(data: TreatyData) -> list[tuple[dt.date, str, bool, str]]:
     return sorted(entries, key=lambda e: e[0])
 
 
+def _description(entries, years: list[int]) -> str:
+    """What the timeline shows, in words: its alternative text for a screen reader (the SVG's
+    title, which the tagged PDF carries as the figure's /Alt)."""
+    events = "; ".join(f"{date.day} {date:%B} {date.year}, {label}" for date, label, _, _ in entries)
+    return f"Timeline, {years[0]}–{years[-1]}: {events}."
+
+
 def _bands(years: list[int], entries, top: float) -> dict[int, tuple[float, float]]:
     """Each year a band of the axis, tall enough for its labels: year -> (top, height)."""
     bands, y = {}, top
@@ -133,7 +140,7 @@ def timeline_svg(data: TreatyData) -> str:
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {width:g} {height:.0f}" '
         f'width="{width:g}pt" height="{height:.0f}pt" role="img" aria-label="Timeline, {years[0]}–{years[-1]}" '
-        f'font-family="Charis SIL, serif">{"".join(parts)}</svg>'
+        f'font-family="Charis SIL, serif"><title>{escape(_description(entries, years))}</title>{"".join(parts)}</svg>'
     )
     sources = "; ".join(each_work_once(e[3] for e in entries))
     citation = f"[{sources}]" if sources else ""

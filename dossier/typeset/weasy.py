@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 from dataclasses import dataclass, field
 from itertools import chain
@@ -78,7 +79,7 @@ def release(document: weasyprint.Document) -> None:
 def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> None:
     """Write the PDF atomically; its identifier is derived from the HTML, so builds repeat."""
     identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode()
-    write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier))
+    write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier, pdf_variant="pdf/ua-1"))
 
 
 # A piece for the copier (a handout: its template marks it ``data-shrink``) whose last page is less
@@ -124,6 +125,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         if keep(fitting.with_fit(nudge(), candidate), measure):
             fits = candidate
 
+    html_text, elsewhere = _stand_ins(html_text)
     numbered = fitting.number_paragraphs(html_text)
     fits, document, laid_out, found = fitting.fit(numbered, lay_out, release)
     if len(document.pages) > 1 and SHRINK in numbered and found.pages[-1][0] < LAST_PAGE_FILL:
@@ -223,13 +225,24 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     for index, page in enumerate(document.pages):
         sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
         for name, rectangle in page.anchors.items():
-            anchors.setdefault(name, [index, *(v * PX_TO_PT for v in rectangle)])
+            if name not in elsewhere:
+                anchors.setdefault(name, [index, *(v * PX_TO_PT for v in rectangle)])
         for kind, target, rectangle, _ in page.links:
             if kind == "internal":
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
             "audit": found.summary(), "findings": found.findings}
+
+
+def _stand_ins(html_text: str) -> tuple[str, set[str]]:
+    """``html_text`` with an empty stand-in, out of the flow, for each id it links to that another
+    part holds (the contents' chapters): WeasyPrint writes a link only where it finds the target,
+    and the merge points each to its place in the book (``merge._retarget_links``), where the
+    part's structure tree has it. Returns the ids stood in for."""
+    elsewhere = set(re.findall(r'href="#([^"]+)"', html_text)) - set(re.findall(r'\sid="([^"]+)"', html_text))
+    stand_ins = "".join(f'<span id="{name}" style="position: absolute"></span>' for name in sorted(elsewhere))
+    return (html_text.replace("</body>", stand_ins + "</body>", 1) if elsewhere else html_text), elsewhere
 
 
 def _relative(path: Path, roots: list[str]) -> str:

@@ -1,0 +1,325 @@
+"""One structure tree for the book, from the tagged parts (PDF/UA-1).
+
+WeasyPrint tags each part it typesets (``pdf_variant="pdf/ua-1"``): a ``Document`` of sections,
+headings, paragraphs, lists, tables, figures and links, each tied to the marked content of its
+page through the part's parent tree (``/StructParents`` on a page, ``/StructParent`` on a link).
+Merging pages, as pypdf does, keeps the pages' keys but drops the trees. ``graft`` puts them
+back: each part's tree, copied whole, becomes a section of the book's one ``Document``; its
+references to the part's pages and link annotations point to the book's; its keys move past
+those of the parts before it, in its pages and links as in the book's parent tree. What the
+build stamps on the pages afterwards (folios, contents numbers) is marked an artifact where it
+is drawn (``merge._stamp``). The catalogue says the file is tagged, in what language, under
+what title, and that it is PDF/UA-1 (its XMP metadata).
+"""
+from __future__ import annotations
+
+import io
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name
+
+_PAGE, _ANNOT = "/DossierPage", "/DossierAnnot"  # placeholders for references out of a part's tree
+
+
+def graft(book: bytes, parts: list[tuple[bytes, int]], lang: str) -> bytes:
+    """``book`` (the merged pages, untagged) with the structure trees of ``parts`` (each its
+    tagged PDF and the index of its first page in the book), as one tree; PDF/UA-1 metadata
+    (XMP, from the document information the merge wrote)."""
+    with pikepdf.open(io.BytesIO(book)) as pdf:
+        sections, nums, next_key = [], [], 0
+        document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
+        for data, first in parts:
+            with pikepdf.open(io.BytesIO(data)) as part:
+                root = part.Root.get("/StructTreeRoot")
+                if root is None:
+                    continue
+                kids, keys = _copy(pdf, part, root, first)
+                for kid in kids:
+                    kid.P = document
+                    sections.append(kid)
+                for key, value in keys:
+                    nums += [key + next_key, value]
+                _keys(pdf, part, first, next_key)
+                next_key += max((key for key, _ in keys), default=-1) + 1
+        document.K = Array(sections)
+        _artifacts(pdf, document, dict(zip(nums[::2], nums[1::2])))
+        tree = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot, K=Array([document]),
+                                            ParentTree=pdf.make_indirect(Dictionary(Nums=Array(nums))),
+                                            ParentTreeNextKey=next_key))
+        document.P = tree
+        pdf.Root.StructTreeRoot = tree
+        pdf.Root.MarkInfo = Dictionary(Marked=True)
+        pdf.Root.Lang = pikepdf.String(lang)
+        pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+            meta.load_from_docinfo(pdf.docinfo)  # the same title, author, dates as the document information
+            meta.register_xml_namespace("http://www.aiim.org/pdfua/ns/id/", "pdfuaid")
+            meta["pdfuaid:part"] = "1"
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+        return out.getvalue()
+
+
+def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int) -> tuple[list, list[tuple[int, object]]]:
+    """The part's top-level structure elements and its parent tree's (key, value) pairs, copied
+    into ``pdf``, their page and annotation references made the book's."""
+    pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
+    annots = {annot.objgen: (index, position) for index, page in enumerate(part.pages)
+              for position, annot in enumerate(page.obj.get("/Annots", Array()))}
+    seen: set = set()
+
+    def mark(node) -> None:  # references out of the tree replaced by placeholders, before copying
+        if isinstance(node, Array):
+            for item in node:
+                mark(item)
+            return
+        if not isinstance(node, Dictionary) or (node.is_indirect and node.objgen in seen):
+            return
+        if node.is_indirect:
+            seen.add(node.objgen)
+        if "/Pg" in node:
+            node.Pg = Dictionary({_PAGE: pages.get(node.Pg.objgen, 0)})
+        if node.get("/Type") == Name.OBJR:
+            node.Obj = Dictionary({_ANNOT: Array(annots.get(node.Obj.objgen, (0, 0)))})
+        if "/K" in node:
+            mark(node.K)
+
+    _flatten(root)
+    top = root.K if isinstance(root.K, Array) else Array([root.K])
+    documents = [kid for kid in top if kid.get("/S") == Name.Document] or list(top)
+    for document in documents:  # its parent, the part's root, stays behind
+        if "/P" in document:
+            del document["/P"]
+    kids = [kid for document in documents for kid in (document.K if isinstance(document.K, Array) else [document.K])
+            if isinstance(kid, Dictionary)]
+    mark(Array(kids))
+    numbers = root.ParentTree.get("/Nums", Array())
+    values = [numbers[i + 1] for i in range(0, len(numbers), 2)]
+    copied = pdf.copy_foreign(part.make_indirect(Array([*kids, *values])))
+    book_pages = pdf.pages
+    resolved: set = set()
+
+    def resolve(node) -> None:  # placeholders made the book's pages and annotations
+        if isinstance(node, Array):
+            for item in node:
+                resolve(item)
+            return
+        if not isinstance(node, Dictionary) or (node.is_indirect and node.objgen in resolved):
+            return
+        if node.is_indirect:
+            resolved.add(node.objgen)
+        if "/Pg" in node and _PAGE in node.Pg:
+            node.Pg = book_pages[first + int(node.Pg[_PAGE])].obj
+        if "/Obj" in node and _ANNOT in node.Obj:
+            index, position = (int(n) for n in node.Obj[_ANNOT])
+            node.Obj = book_pages[first + index].obj.Annots[position]
+        if node.get("/S") == Name.TR:
+            _scope(node)
+        if "/K" in node:
+            resolve(node.K)
+
+    resolve(copied)
+    keys = [int(numbers[i]) for i in range(0, len(numbers), 2)]
+    return list(copied)[:len(kids)], list(zip(keys, list(copied)[len(kids):]))
+
+
+def _keys(pdf: pikepdf.Pdf, part: pikepdf.Pdf, first: int, by: int) -> None:
+    """The part's pages' and links' parent-tree keys (which the merge dropped or kept as they
+    were) given to the book's, moved past those of the parts before it; links in reading order."""
+    for index, page in enumerate(part.pages):
+        book = pdf.pages[first + index].obj
+        if "/StructParents" in page.obj:
+            book.StructParents = int(page.obj.StructParents) + by
+        annotations = book.get("/Annots", Array())
+        for position, annot in enumerate(page.obj.get("/Annots", Array())):
+            if "/StructParent" in annot and position < len(annotations):
+                annotations[position].StructParent = int(annot.StructParent) + by
+        if len(annotations):
+            book.Tabs = Name.S
+
+
+def _artifacts(pdf: pikepdf.Pdf, document, tree: dict) -> None:
+    """Content that WeasyPrint marks but leaves out of the tree (the running heads of the page
+    margins) marked an artifact, as a page's furniture is: a reader skips it."""
+    reached, stack = set(), [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Array):
+            stack.extend(node)
+        elif isinstance(node, Dictionary) and not (node.is_indirect and node.objgen in reached):
+            if node.is_indirect:
+                reached.add(node.objgen)
+            if "/K" in node:
+                stack.append(node.K)
+    for page in pdf.pages:
+        marks = tree.get(int(page.obj.get("/StructParents", -1)))
+        if not isinstance(marks, Array):
+            continue
+        loose = {mcid for mcid, element in enumerate(marks)
+                 if not (isinstance(element, Dictionary) and element.is_indirect and element.objgen in reached)}
+        if not loose:
+            continue
+        operations = []
+        for operands, operator in pikepdf.parse_content_stream(page):
+            if (operator == pikepdf.Operator("BDC") and isinstance(operands[1], Dictionary)
+                    and int(operands[1].get("/MCID", -1)) in loose):
+                operands, operator = [Name.Artifact], pikepdf.Operator("BMC")
+            operations.append((operands, operator))
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+        for mcid in loose:
+            marks[mcid] = None
+
+
+def _scope(row) -> None:
+    """Each header cell of a table row given its /Scope (WeasyPrint ties data cells to their
+    headers with /Headers, but a reader looks for the scope on the header): a row's header where
+    the row has data cells too, a column's where it has none."""
+    cells = [kid for kid in (row.K if isinstance(row.K, Array) else [row.K]) if isinstance(kid, Dictionary)]
+    scope = Name.Row if any(cell.get("/S") == Name.TD for cell in cells) else Name.Column
+    for cell in cells:
+        if cell.get("/S") == Name.TH:
+            attributes = cell.get("/A")
+            if isinstance(attributes, Dictionary) and attributes.get("/O") == Name.Table:
+                attributes.Scope = scope
+            else:
+                cell.A = Dictionary(O=Name.Table, Scope=scope)
+
+
+def finish(data: bytes) -> bytes:
+    """A tagged PDF of one part (a handout), its tree WeasyPrint's, with its table headers' scope
+    and its running heads marked artifacts."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if root is None:
+            return data
+        stack, seen = [root.K], set()
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Array):
+                stack.extend(node)
+            elif isinstance(node, Dictionary) and not (node.is_indirect and node.objgen in seen):
+                if node.is_indirect:
+                    seen.add(node.objgen)
+                if node.get("/S") == Name.TR:
+                    _scope(node)
+                if "/K" in node:
+                    stack.append(node.K)
+        numbers = root.ParentTree.get("/Nums", Array())
+        _artifacts(pdf, root.K, dict(zip(numbers[::2], numbers[1::2])))
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+        return out.getvalue()
+
+
+_PLAIN = {"/Type", "/S", "/P", "/K", "/Pg"}  # a span with no more than these says nothing of its own
+
+
+def _kids(node) -> list:
+    kids = node.get("/K")
+    return [] if kids is None else list(kids) if isinstance(kids, Array) else [kids]
+
+
+def _flatten(root) -> None:
+    """Spans that say nothing (no language, no replacement text) folded into their parents, their
+    content with them: WeasyPrint tags each piece of text a span, each leader dot of the contents
+    too, and the book's tree would be twice the size for nothing a reader hears. The parent tree
+    follows: a page's marked content belongs to the element it is now in."""
+    moved: dict = {}  # a folded span's objgen -> the element its content went to
+    done: set = set()
+
+    def visit(node) -> None:
+        if node.is_indirect:
+            if node.objgen in done:
+                return
+            done.add(node.objgen)
+        folded, changed = [], False
+        for kid in _kids(node):
+            if isinstance(kid, Dictionary) and "/S" in kid:
+                visit(kid)
+                content = _kids(kid)
+                if (kid.S == Name.Span and set(kid.keys()) <= _PLAIN and kid.is_indirect
+                        and all(isinstance(item, int) or (isinstance(item, Dictionary) and item.get("/Type") == Name.MCR)
+                                for item in content)):
+                    same = "/Pg" in node and "/Pg" in kid and node.Pg.objgen == kid.Pg.objgen
+                    folded += [item if not isinstance(item, int) or same else Dictionary(Type=Name.MCR, Pg=kid.Pg, MCID=item)
+                               for item in content]
+                    moved[kid.objgen] = node
+                    changed = True
+                    continue
+            folded.append(kid)
+        joined = _join_tables(folded)
+        if changed or len(joined) < len(folded):
+            node.K = Array(joined)
+
+    for top in _kids(root):
+        if isinstance(top, Dictionary):
+            visit(top)
+    numbers = root.ParentTree.get("/Nums", Array())
+    for i in range(1, len(numbers), 2):
+        value = numbers[i]
+        if isinstance(value, Array):
+            for position, element in enumerate(value):
+                target = element
+                while isinstance(target, Dictionary) and target.is_indirect and target.objgen in moved:
+                    target = moved[target.objgen]
+                if target is not element:
+                    value[position] = target
+
+
+def _join_tables(kids: list) -> list:
+    """A table that goes over a page is one table, not one a page: the rows of a continuation
+    (a table with no caption, on the page after the table just before it, or in a continuation
+    of the block that holds it) go into that table. Its header, repeated at the top of the page,
+    is left out of the tree (the page's furniture, made an artifact with the rest); its cells'
+    /Headers name the first part's header cells. A section that goes over a page (its part on
+    the next page starting with no heading) is one section, the table joined within it."""
+    out: list = []
+    for kid in kids:
+        # the page's margin (its running head: a NonStruct) may stand between the two parts
+        before = next((k for k in reversed(out) if not (isinstance(k, Dictionary) and k.get("/S") == Name.NonStruct)), None)
+        if _continues(before, kid):
+            if kid.S == Name.Table:
+                _join_rows(before, kid)
+            else:
+                for part in _kids(kid):
+                    if isinstance(part, Dictionary):
+                        part.P = before
+                before.K = Array(_join_tables([*_kids(before), *_kids(kid)]))
+            continue
+        out.append(kid)
+    return out
+
+
+def _continues(before, kid) -> bool:
+    """Whether ``kid`` is the part of ``before`` that went over to the next page."""
+    if not (isinstance(kid, Dictionary) and isinstance(before, Dictionary) and kid.get("/S") == before.get("/S")
+            and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen):
+        return False
+    first = next((part for part in _kids(kid) if isinstance(part, Dictionary)), None)
+    last = next((part for part in reversed(_kids(before)) if isinstance(part, Dictionary)), None)
+    if kid.S == Name.Table:
+        return not any(part.get("/S") == Name.Caption for part in _kids(kid) if isinstance(part, Dictionary)) and any(
+            part.get("/S") == Name.TBody for part in _kids(before) if isinstance(part, Dictionary))
+    if kid.S == Name.Sect:
+        return first is not None and not str(first.get("/S", "")).startswith("/H")
+    return kid.S == Name.Div and first is not None and last is not None and _continues(last, first)
+
+
+def _join_rows(before, kid) -> None:
+    body = [part for part in _kids(before) if isinstance(part, Dictionary) and part.get("/S") == Name.TBody][-1]
+    rename = (f"{kid.objgen[0]}-", f"{before.objgen[0]}-")
+    for part in _kids(kid):
+        if isinstance(part, Dictionary) and part.get("/S") == Name.TBody:
+            rows = _kids(part)
+            for row in rows:
+                if isinstance(row, Dictionary):
+                    row.P = body
+                    _rename_headers(row, *rename)
+            body.K = Array([*_kids(body), *rows])
+
+
+def _rename_headers(row, old: str, new: str) -> None:
+    for cell in _kids(row):
+        attributes = cell.get("/A") if isinstance(cell, Dictionary) else None
+        if isinstance(attributes, Dictionary) and "/Headers" in attributes:
+            attributes.Headers = Array([pikepdf.String(str(h).replace(old, new, 1)) for h in attributes.Headers])
