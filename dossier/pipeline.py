@@ -78,7 +78,7 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
         html_text = assemble(book, html_path, environment=environment)
     result.notes = sum(part.note_count for part in book.chapters)
     result.bibliography = len(book.bibliography)
-    dossier_pdf = None  # the merged dossier as pypdf wrote it, for the print variant
+    dossier_pdf = None  # the merged dossier as pypdf wrote it (untagged), for the print variant
     if targets & {"dossier", "booklet"} or handouts:
         dossier_pdf = _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs)
     if "print" in targets:
@@ -159,9 +159,11 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                                 digits[name], roots, parts_cache, assets, pool)
             layer_keys += keys
             if name == "dossier":
-                merged = data
+                merged = data  # the print variant's source: a print shop's file needs no tags
+                tagged = tags.graft(data, [(part.data, offset) for part, offset in zip(laid[name], placed[name].offsets)],
+                                    settings.language)
                 pdf_path = out_dir / "dossier.pdf"
-                outputs.write(pdf_path, lambda handle: compact.write(data, handle))
+                outputs.write(pdf_path, lambda handle: compact.write(tagged, handle))
                 result.pages = len(placed[name].page_kinds)
                 result.outputs.append(pdf_path)
                 result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
@@ -193,11 +195,7 @@ def _merge(book: Book, environment, html_path: Path, pages: merge.Pages, parts, 
     writer = merge.merge(pages, parts, laid, placed, layers, _metadata(book.settings), book.settings.language)
     plain = io.BytesIO()
     writer.write(plain)
-    if book.settings.half_sheet:  # the booklet's pages are imposed on sheets as drawings: no tree to keep
-        return plain.getvalue(), keys
-    tagged = tags.graft(plain.getvalue(), [(part.data, offset) for part, offset in zip(laid, placed.offsets)],
-                        book.settings.language)
-    return tagged, keys
+    return plain.getvalue(), keys
 
 
 def _audit_figures(parts: list[typeset.Part], laid: list[typeset.Laid], placed: typeset.Placed) -> dict:

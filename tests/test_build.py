@@ -279,7 +279,8 @@ def test_an_edit_retypesets_only_its_part_and_matches_a_clean_build(project, tmp
     clean = tmp_path / "clean"
     shutil.copytree(project, clean, ignore=shutil.ignore_patterns("output"))
     assert run_build(clean, env=SAME_DATE).returncode == 0
-    assert pages_text(project / "output" / "dossier.pdf") == pages_text(clean / "output" / "dossier.pdf")
+    # the same bytes: the parts merged in any order they finish, the tagged tree grafted the same
+    assert (project / "output" / "dossier.pdf").read_bytes() == (clean / "output" / "dossier.pdf").read_bytes()
     assert "A later and longer citation" in "".join(pages_text(project / "output" / "dossier.pdf"))
 
 

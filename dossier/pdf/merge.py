@@ -52,6 +52,7 @@ def merge(pages: Pages, parts: list[Part], laid: list[Laid], placed: Placed, lay
     assert sorted(pages.lengths) == list(range(len(parts))) and len(writer.pages) == len(placed.page_kinds)
     _stamp(writer, [layer() for layer in layers])
     _retarget_links(writer, laid, placed)
+    _named_destinations(writer, placed)
     _add_outline(writer, parts, placed)
     share_fonts(writer)
     writer.add_metadata(metadata)
@@ -108,6 +109,21 @@ def _retarget_links(writer: PdfWriter, laid, placed: Placed) -> None:
                     annotation[NameObject("/Dest")] = ArrayObject([
                         writer.pages[target_page].indirect_reference, NameObject("/XYZ"),
                         FloatObject(x), FloatObject(placed.sizes[target_page][1] - y), NumberObject(0)])
+
+
+def _named_destinations(writer: PdfWriter, placed: Placed) -> None:
+    """The book's named destinations (``dossier.pdf#id`` from outside) made anew from where each id
+    ended up: the parts' own, merged, name each id once per part that has it (the contents'
+    stand-ins for its targets too), pointing into that part, whichever was merged first."""
+    names = writer._root_object.get("/Names")
+    if names is None or "/Dests" not in names.get_object():
+        return
+    entries = ArrayObject()
+    for name in sorted(placed.anchors):
+        page, x, y, *_ = placed.anchors[name]
+        entries += [TextStringObject(name), ArrayObject([writer.pages[page].indirect_reference, NameObject("/XYZ"),
+                                                          FloatObject(x), FloatObject(placed.sizes[page][1] - y), NumberObject(0)])]
+    names.get_object()[NameObject("/Dests")] = writer._add_object(DictionaryObject({NameObject("/Names"): entries}))
 
 
 def _is_internal(annotation) -> bool:
