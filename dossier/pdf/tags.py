@@ -26,14 +26,15 @@ def graft(book: bytes, parts: list[tuple[bytes, int]], lang: str) -> bytes:
     tagged PDF and the index of its first page in the book), as one tree; PDF/UA-1 metadata
     (XMP, from the document information the merge wrote)."""
     with pikepdf.open(io.BytesIO(book)) as pdf:
-        sections, nums, next_key = [], [], 0
+        sections, nums, next_key, ids = [], [], 0, []
         document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
-        for data, first in parts:
+        for index, (data, first) in enumerate(parts):
             with pikepdf.open(io.BytesIO(data)) as part:
                 root = part.Root.get("/StructTreeRoot")
                 if root is None:
                     continue
-                kids, keys = _copy(pdf, part, root, first)
+                kids, keys, part_ids = _copy(pdf, part, root, first, f"part{index}-")
+                ids += part_ids
                 for kid in kids:
                     kid.P = document
                     sections.append(kid)
@@ -42,10 +43,14 @@ def graft(book: bytes, parts: list[tuple[bytes, int]], lang: str) -> bytes:
                 _keys(pdf, part, first, next_key)
                 next_key += max((key for key, _ in keys), default=-1) + 1
         document.K = Array(sections)
-        _artifacts(pdf, document, dict(zip(nums[::2], nums[1::2])))
+        reached = _artifacts(pdf, document, dict(zip(nums[::2], nums[1::2])))
+        ids = [(name, element) for name, element in ids if element.objgen in reached]
         tree = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot, K=Array([document]),
                                             ParentTree=pdf.make_indirect(Dictionary(Nums=Array(nums))),
                                             ParentTreeNextKey=next_key))
+        if ids:  # the elements with an id, by id, as the standard asks
+            tree.IDTree = pdf.make_indirect(Dictionary(Names=Array(
+                [item for name, element in sorted(ids, key=lambda pair: pair[0]) for item in (pikepdf.String(name), element)])))
         document.P = tree
         pdf.Root.StructTreeRoot = tree
         pdf.Root.MarkInfo = Dictionary(Marked=True)
@@ -60,9 +65,10 @@ def graft(book: bytes, parts: list[tuple[bytes, int]], lang: str) -> bytes:
         return out.getvalue()
 
 
-def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int) -> tuple[list, list[tuple[int, object]]]:
+def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str) -> tuple[list, list[tuple[int, object]], list]:
     """The part's top-level structure elements and its parent tree's (key, value) pairs, copied
-    into ``pdf``, their page and annotation references made the book's."""
+    into ``pdf``, their page and annotation references made the book's, their ids given
+    ``prefix``; and the (id, element) pairs."""
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
     annots = {annot.objgen: (index, position) for index, page in enumerate(part.pages)
               for position, annot in enumerate(page.obj.get("/Annots", Array()))}
@@ -78,9 +84,14 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int) -> tuple[list, 
         if node.is_indirect:
             seen.add(node.objgen)
         if "/Pg" in node:
-            node.Pg = Dictionary({_PAGE: pages.get(node.Pg.objgen, 0)})
+            node.Pg = Dictionary({_PAGE: _found(pages, node.Pg, "page")})
         if node.get("/Type") == Name.OBJR:
-            node.Obj = Dictionary({_ANNOT: Array(annots.get(node.Obj.objgen, (0, 0)))})
+            node.Obj = Dictionary({_ANNOT: Array(_found(annots, node.Obj, "link annotation"))})
+        if "/ID" in node:  # WeasyPrint's header cells' ids, unique within a part only
+            node.ID = pikepdf.String(prefix + str(node.ID))
+        attributes = node.get("/A")
+        if isinstance(attributes, Dictionary) and "/Headers" in attributes:
+            attributes.Headers = Array([pikepdf.String(prefix + str(h)) for h in attributes.Headers])
         if "/K" in node:
             mark(node.K)
 
@@ -115,12 +126,22 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int) -> tuple[list, 
             node.Obj = book_pages[first + index].obj.Annots[position]
         if node.get("/S") == Name.TR:
             _scope(node)
+        if "/ID" in node:
+            ids.append((str(node.ID), node))
         if "/K" in node:
             resolve(node.K)
 
+    ids: list = []
     resolve(copied)
     keys = [int(numbers[i]) for i in range(0, len(numbers), 2)]
-    return list(copied)[:len(kids)], list(zip(keys, list(copied)[len(kids):]))
+    return list(copied)[:len(kids)], list(zip(keys, list(copied)[len(kids):])), ids
+
+
+def _found(where: dict, reference, what: str):
+    """Where ``reference`` is in the part; an error if the part's tree names what the part lacks."""
+    if reference.objgen not in where:
+        raise ValueError(f"a part's structure tree names a {what} that is not in the part")
+    return where[reference.objgen]
 
 
 def _keys(pdf: pikepdf.Pdf, part: pikepdf.Pdf, first: int, by: int) -> None:
@@ -132,15 +153,18 @@ def _keys(pdf: pikepdf.Pdf, part: pikepdf.Pdf, first: int, by: int) -> None:
             book.StructParents = int(page.obj.StructParents) + by
         annotations = book.get("/Annots", Array())
         for position, annot in enumerate(page.obj.get("/Annots", Array())):
-            if "/StructParent" in annot and position < len(annotations):
+            if "/StructParent" in annot:
+                if position >= len(annotations) or annotations[position].get("/Subtype") != annot.get("/Subtype"):
+                    raise ValueError(f"page {first + index + 1}: its links are not where the part had them")
                 annotations[position].StructParent = int(annot.StructParent) + by
         if len(annotations):
             book.Tabs = Name.S
 
 
-def _artifacts(pdf: pikepdf.Pdf, document, tree: dict) -> None:
+def _artifacts(pdf: pikepdf.Pdf, document, tree: dict) -> set:
     """Content that WeasyPrint marks but leaves out of the tree (the running heads of the page
-    margins) marked an artifact, as a page's furniture is: a reader skips it."""
+    margins, a table's header repeated on the next page) marked an artifact, as a page's furniture
+    is: a reader skips it. Returns the elements the tree reaches (their objgens)."""
     reached, stack = set(), [document]
     while stack:
         node = stack.pop()
@@ -168,6 +192,7 @@ def _artifacts(pdf: pikepdf.Pdf, document, tree: dict) -> None:
         page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
         for mcid in loose:
             marks[mcid] = None
+    return reached
 
 
 def _scope(row) -> None:
@@ -247,7 +272,7 @@ def _flatten(root) -> None:
                     changed = True
                     continue
             folded.append(kid)
-        joined = _join_tables(folded)
+        joined = _join_tables(folded, moved, node.get("/S") == Name.Document)
         if changed or len(joined) < len(folded):
             node.K = Array(joined)
 
@@ -266,25 +291,30 @@ def _flatten(root) -> None:
                     value[position] = target
 
 
-def _join_tables(kids: list) -> list:
+def _join_tables(kids: list, moved: dict, top: bool) -> list:
     """A table that goes over a page is one table, not one a page: the rows of a continuation
-    (a table with no caption, on the page after the table just before it, or in a continuation
-    of the block that holds it) go into that table. Its header, repeated at the top of the page,
-    is left out of the tree (the page's furniture, made an artifact with the rest); its cells'
-    /Headers name the first part's header cells. A section that goes over a page (its part on
-    the next page starting with no heading) is one section, the table joined within it."""
+    (on the next page, no caption, as many columns, a header only if the first has one) go into
+    the table before it; its header, repeated at the top of the page, is left out of the tree (the
+    page's furniture, made an artifact with the rest) and its cells' /Headers name the first
+    part's header cells instead. A section or block that goes over a page (its part on the next
+    page starting with no heading) is one element, the table joined within it. At the top of a
+    part, the pages' running heads (NonStruct) stand between the two parts."""
     out: list = []
     for kid in kids:
-        # the page's margin (its running head: a NonStruct) may stand between the two parts
-        before = next((k for k in reversed(out) if not (isinstance(k, Dictionary) and k.get("/S") == Name.NonStruct)), None)
+        before = next((k for k in reversed(out) if not (top and isinstance(k, Dictionary) and k.get("/S") == Name.NonStruct)), None)
         if _continues(before, kid):
+            moved[kid.objgen] = before  # the parent tree's entries for the continuation's own content
             if kid.S == Name.Table:
                 _join_rows(before, kid)
             else:
+                merged = _kids(before)
                 for part in _kids(kid):
-                    if isinstance(part, Dictionary):
+                    if isinstance(part, int):  # content of the continuation's page: said so
+                        part = Dictionary(Type=Name.MCR, Pg=kid.Pg, MCID=part)
+                    elif isinstance(part, Dictionary) and "/S" in part:
                         part.P = before
-                before.K = Array(_join_tables([*_kids(before), *_kids(kid)]))
+                    merged.append(part)
+                before.K = Array(_join_tables(merged, moved, False))
             continue
         out.append(kid)
     return out
@@ -293,33 +323,58 @@ def _join_tables(kids: list) -> list:
 def _continues(before, kid) -> bool:
     """Whether ``kid`` is the part of ``before`` that went over to the next page."""
     if not (isinstance(kid, Dictionary) and isinstance(before, Dictionary) and kid.get("/S") == before.get("/S")
-            and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen):
+            and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen and kid.is_indirect):
         return False
-    first = next((part for part in _kids(kid) if isinstance(part, Dictionary)), None)
-    last = next((part for part in reversed(_kids(before)) if isinstance(part, Dictionary)), None)
     if kid.S == Name.Table:
-        return not any(part.get("/S") == Name.Caption for part in _kids(kid) if isinstance(part, Dictionary)) and any(
-            part.get("/S") == Name.TBody for part in _kids(before) if isinstance(part, Dictionary))
-    if kid.S == Name.Sect:
-        return first is not None and not str(first.get("/S", "")).startswith("/H")
-    return kid.S == Name.Div and first is not None and last is not None and _continues(last, first)
+        parts, earlier = _parts(kid), _parts(before)
+        return ("/Caption" not in parts and "/TBody" in earlier and ("/THead" in parts) == ("/THead" in earlier)
+                and _columns(kid) == _columns(before))
+    if kid.S in (Name.Sect, Name.Div):
+        first, depth = kid, 0
+        while first is not None and depth < 4:  # its first element, and that one's first, ...
+            if str(first.get("/S", "")).startswith("/H"):
+                return False  # a heading starts it: a section of its own
+            first = next((part for part in _kids(first) if isinstance(part, Dictionary) and "/S" in part), None)
+            depth += 1
+        last = next((part for part in reversed(_kids(before)) if isinstance(part, Dictionary) and "/S" in part), None)
+        opening = next((part for part in _kids(kid) if isinstance(part, Dictionary) and "/S" in part), None)
+        return kid.S == Name.Sect or (last is not None and opening is not None and _continues(last, opening))
+    return False
+
+
+def _parts(table) -> list[str]:
+    return [str(part.get("/S")) for part in _kids(table) if isinstance(part, Dictionary)]
+
+
+def _columns(table) -> int:
+    """The most cells a row of the table has (a row may span several columns with one)."""
+    return max((len([c for c in _kids(row) if isinstance(c, Dictionary) and c.get("/S") in (Name.TH, Name.TD)])
+                for part in _kids(table) if isinstance(part, Dictionary) and part.get("/S") in (Name.THead, Name.TBody)
+                for row in _kids(part) if isinstance(row, Dictionary) and row.get("/S") == Name.TR), default=0)
+
+
+def _header_ids(table) -> list[list[str]]:
+    return [[str(cell.get("/ID", "")) for cell in _kids(row) if isinstance(cell, Dictionary)]
+            for part in _kids(table) if isinstance(part, Dictionary) and part.get("/S") == Name.THead
+            for row in _kids(part) if isinstance(row, Dictionary)]
 
 
 def _join_rows(before, kid) -> None:
     body = [part for part in _kids(before) if isinstance(part, Dictionary) and part.get("/S") == Name.TBody][-1]
-    rename = (f"{kid.objgen[0]}-", f"{before.objgen[0]}-")
+    rename = {old: new for olds, news in zip(_header_ids(kid), _header_ids(before)) for old, new in zip(olds, news) if old}
     for part in _kids(kid):
         if isinstance(part, Dictionary) and part.get("/S") == Name.TBody:
             rows = _kids(part)
             for row in rows:
                 if isinstance(row, Dictionary):
                     row.P = body
-                    _rename_headers(row, *rename)
+                    _rename_headers(row, rename)
             body.K = Array([*_kids(body), *rows])
 
 
-def _rename_headers(row, old: str, new: str) -> None:
+def _rename_headers(row, rename: dict[str, str]) -> None:
+    """The cells' /Headers that named the dropped repeated header's cells name the first part's."""
     for cell in _kids(row):
         attributes = cell.get("/A") if isinstance(cell, Dictionary) else None
         if isinstance(attributes, Dictionary) and "/Headers" in attributes:
-            attributes.Headers = Array([pikepdf.String(str(h).replace(old, new, 1)) for h in attributes.Headers])
+            attributes.Headers = Array([pikepdf.String(rename.get(str(h), str(h))) for h in attributes.Headers])
