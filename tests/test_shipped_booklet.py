@@ -10,12 +10,12 @@ from dossier.pipeline import build
 from dossier.project import load_settings
 from dossier.typeset.pool import Pool
 from pdfcheck import body_size
-from test_shipped import REPO, assert_audit_holds
+from test_shipped import REPO, assert_audit_holds, seeded
 
 
 @pytest.fixture(scope="module")
 def booklet(tmp_path_factory):
-    out = tmp_path_factory.mktemp("booklet")
+    out = seeded(tmp_path_factory.mktemp("booklet"))
     settings = load_settings(REPO, {"output_dir": str(out)})
     with Pool() as pool:
         result = build(settings, ("booklet",), pool)

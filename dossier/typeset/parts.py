@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
 from concurrent.futures import as_completed
@@ -153,10 +154,15 @@ def pad_size(result: Laid) -> tuple[float, float]:
     return result.sizes[-1] if result.sizes[-1][0] < result.sizes[-1][1] else result.sizes[0]
 
 
-def cache_key(part: Part, assets: bytes) -> str:
-    """What a part's PDF depends on, besides the files it reads (those are checked on use)."""
+def cache_key(part: Part, assets: bytes, base_url: Path | None = None, root: Path | None = None) -> str:
+    """What a part's PDF depends on, besides the files it reads (those are checked on use). The
+    HTML names the project's files relative to where it is written (``base_url``): that path is
+    not part of the key, so that a build into another folder (the tests') reuses the parts."""
+    html = part.html
+    if base_url is not None and root is not None:
+        html = html.replace(f'"{os.path.relpath(root, base_url.parent)}/', '"<project>/')
     digest = hashlib.sha256()
-    for piece in (CACHE_VERSION, _environment(), part.html):
+    for piece in (CACHE_VERSION, _environment(), html):
         digest.update(piece.encode("utf-8"))
         digest.update(b"\0")
     digest.update(assets)
@@ -198,7 +204,7 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
 
 
 def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) -> list[Laid]:
-    keys = [cache_key(part, assets) for part in parts]
+    keys = [cache_key(part, assets, base_url, roots[0]) for part in parts]
     results: list[Laid | None] = [_from_cache(cache_dir, key, roots) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
     # Longest first, so that no core sits idle at the end waiting for the biggest chapter.
@@ -373,7 +379,7 @@ def render_cached(html_text: str, base_url: Path, roots: list[Path], cache_dir: 
     """A small document (the folios), cached like a part: started now (on a worker, while this
     process goes on); returns a function that gives its PDF bytes when they are needed, and
     the cache key. Its JSON records its key and its PDF's digest, checked as a part's are."""
-    key = cache_key(Part("folios", "folios", html_text), assets)
+    key = cache_key(Part("folios", "folios", html_text), assets, base_url, roots[0])
     path, meta = cache_dir / f"{key}.pdf", cache_dir / f"{key}.json"
     cached = _layer_from_cache(path, meta, key)
     if cached is not None:
