@@ -72,17 +72,17 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str) ->
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
     annots = {annot.objgen: (index, position) for index, page in enumerate(part.pages)
               for position, annot in enumerate(page.obj.get("/Annots", Array()))}
-    seen: set = set()
-
-    def mark(node) -> None:  # references out of the tree replaced by placeholders, before copying
-        if isinstance(node, Array):
-            for item in node:
-                mark(item)
-            return
-        if not isinstance(node, Dictionary) or (node.is_indirect and node.objgen in seen):
-            return
-        if node.is_indirect:
-            seen.add(node.objgen)
+    _flatten(root)
+    top = root.K if isinstance(root.K, Array) else Array([root.K])
+    documents = [kid for kid in top if kid.get("/S") == Name.Document] or list(top)
+    for document in documents:  # its parent, the part's root, stays behind
+        if "/P" in document:
+            del document["/P"]
+    kids = [kid for document in documents for kid in (document.K if isinstance(document.K, Array) else [document.K])
+            if isinstance(kid, Dictionary)]
+    numbers = root.ParentTree.get("/Nums", Array())
+    values = [numbers[i + 1] for i in range(0, len(numbers), 2)]
+    for node in _elements(Array([*kids, *values])):  # references out of the tree made placeholders, before copying
         if "/Pg" in node:
             node.Pg = Dictionary({_PAGE: _found(pages, node.Pg, "page")})
         if node.get("/Type") == Name.OBJR:
@@ -92,33 +92,10 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str) ->
         attributes = node.get("/A")
         if isinstance(attributes, Dictionary) and "/Headers" in attributes:
             attributes.Headers = Array([pikepdf.String(prefix + str(h)) for h in attributes.Headers])
-        if "/K" in node:
-            mark(node.K)
-
-    _flatten(root)
-    top = root.K if isinstance(root.K, Array) else Array([root.K])
-    documents = [kid for kid in top if kid.get("/S") == Name.Document] or list(top)
-    for document in documents:  # its parent, the part's root, stays behind
-        if "/P" in document:
-            del document["/P"]
-    kids = [kid for document in documents for kid in (document.K if isinstance(document.K, Array) else [document.K])
-            if isinstance(kid, Dictionary)]
-    mark(Array(kids))
-    numbers = root.ParentTree.get("/Nums", Array())
-    values = [numbers[i + 1] for i in range(0, len(numbers), 2)]
     copied = pdf.copy_foreign(part.make_indirect(Array([*kids, *values])))
     book_pages = pdf.pages
-    resolved: set = set()
-
-    def resolve(node) -> None:  # placeholders made the book's pages and annotations
-        if isinstance(node, Array):
-            for item in node:
-                resolve(item)
-            return
-        if not isinstance(node, Dictionary) or (node.is_indirect and node.objgen in resolved):
-            return
-        if node.is_indirect:
-            resolved.add(node.objgen)
+    ids: list = []
+    for node in _elements(copied):  # placeholders made the book's pages and annotations
         if "/Pg" in node and _PAGE in node.Pg:
             node.Pg = book_pages[first + int(node.Pg[_PAGE])].obj
         if "/Obj" in node and _ANNOT in node.Obj:
@@ -128,11 +105,6 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str) ->
             _scope(node)
         if "/ID" in node:
             ids.append((str(node.ID), node))
-        if "/K" in node:
-            resolve(node.K)
-
-    ids: list = []
-    resolve(copied)
     keys = [int(numbers[i]) for i in range(0, len(numbers), 2)]
     return list(copied)[:len(kids)], list(zip(keys, list(copied)[len(kids):])), ids
 
@@ -165,16 +137,7 @@ def _artifacts(pdf: pikepdf.Pdf, document, tree: dict) -> set:
     """Content that WeasyPrint marks but leaves out of the tree (the running heads of the page
     margins, a table's header repeated on the next page) marked an artifact, as a page's furniture
     is: a reader skips it. Returns the elements the tree reaches (their objgens)."""
-    reached, stack = set(), [document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Array):
-            stack.extend(node)
-        elif isinstance(node, Dictionary) and not (node.is_indirect and node.objgen in reached):
-            if node.is_indirect:
-                reached.add(node.objgen)
-            if "/K" in node:
-                stack.append(node.K)
+    reached = {node.objgen for node in _elements(document) if node.is_indirect}
     for page in pdf.pages:
         marks = tree.get(int(page.obj.get("/StructParents", -1)))
         if not isinstance(marks, Array):
@@ -217,18 +180,9 @@ def finish(data: bytes) -> bytes:
         root = pdf.Root.get("/StructTreeRoot")
         if root is None:
             return data
-        stack, seen = [root.K], set()
-        while stack:
-            node = stack.pop()
-            if isinstance(node, Array):
-                stack.extend(node)
-            elif isinstance(node, Dictionary) and not (node.is_indirect and node.objgen in seen):
-                if node.is_indirect:
-                    seen.add(node.objgen)
-                if node.get("/S") == Name.TR:
-                    _scope(node)
-                if "/K" in node:
-                    stack.append(node.K)
+        for node in _elements(root.K):
+            if node.get("/S") == Name.TR:
+                _scope(node)
         numbers = root.ParentTree.get("/Nums", Array())
         _artifacts(pdf, root.K, dict(zip(numbers[::2], numbers[1::2])))
         out = io.BytesIO()
@@ -237,6 +191,22 @@ def finish(data: bytes) -> bytes:
 
 
 _PLAIN = {"/Type", "/S", "/P", "/K", "/Pg"}  # a span with no more than these says nothing of its own
+
+
+def _elements(node):
+    """Each dictionary of a structure tree (or of an array of them) once, a parent before its
+    children, in reading order."""
+    seen, stack = set(), [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Array):
+            stack.extend(reversed(list(node)))
+        elif isinstance(node, Dictionary) and not (node.is_indirect and node.objgen in seen):
+            if node.is_indirect:
+                seen.add(node.objgen)
+            yield node
+            if "/K" in node:
+                stack.append(node.K)
 
 
 def _kids(node) -> list:
