@@ -160,7 +160,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             layer_keys += keys
             if name == "dossier":
                 merged = data  # the print variant's source: a print shop's file needs no tags
-                tagged = tags.graft(data, [(part.data, offset) for part, offset in zip(laid[name], placed[name].offsets)],
+                tagged = tags.graft(data, [(part.data, offset, part.continued) for part, offset in zip(laid[name], placed[name].offsets)],
                                     settings.language)
                 pdf_path = out_dir / "dossier.pdf"
                 outputs.write(pdf_path, lambda handle: compact.write(tagged, handle))

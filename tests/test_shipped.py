@@ -358,6 +358,9 @@ def test_the_tree_has_the_books_headings_tables_figures_and_links_in_order(shipp
         for level in (1, 2, 3):
             assert roles.count(f"/H{level}") == len(re.findall(rf"<h{level}\b", html)), level
         assert roles.count("/Table") == len(re.findall(r"<table\b", html))
+        assert roles.count("/Note") == html.count('class="footnote"')  # a note split over a page is one
+        notes = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/Note"]
+        assert len({str(e.ID) for e in notes}) == len(notes)  # each its own id, as PDF/UA asks
         assert roles.count("/Figure") == len(re.findall(r"<(?:svg|img)\b", html)) >= 2
         figures = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/Figure"]
         assert all(str(e.Alt).strip() for e in figures)  # the timeline's from its data

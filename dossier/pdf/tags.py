@@ -21,19 +21,20 @@ from pikepdf import Array, Dictionary, Name
 _PAGE, _ANNOT = "/DossierPage", "/DossierAnnot"  # placeholders for references out of a part's tree
 
 
-def graft(book: bytes, parts: list[tuple[bytes, int]], lang: str) -> bytes:
+def graft(book: bytes, parts: list[tuple[bytes, int, list[bool]]], lang: str) -> bytes:
     """``book`` (the merged pages, untagged) with the structure trees of ``parts`` (each its
-    tagged PDF and the index of its first page in the book), as one tree; PDF/UA-1 metadata
+    tagged PDF, the index of its first page in the book, and per note whether it is the rest of
+    one split over a page), as one tree; PDF/UA-1 metadata
     (XMP, from the document information the merge wrote)."""
     with pikepdf.open(io.BytesIO(book)) as pdf:
         sections, nums, next_key, ids = [], [], 0, []
         document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
-        for index, (data, first) in enumerate(parts):
+        for index, (data, first, continued) in enumerate(parts):
             with pikepdf.open(io.BytesIO(data)) as part:
                 root = part.Root.get("/StructTreeRoot")
                 if root is None:
                     continue
-                kids, keys, part_ids = _copy(pdf, part, root, first, f"part{index}-")
+                kids, keys, part_ids = _copy(pdf, part, root, first, f"part{index}-", continued)
                 ids += part_ids
                 for kid in kids:
                     kid.P = document
@@ -65,13 +66,14 @@ def graft(book: bytes, parts: list[tuple[bytes, int]], lang: str) -> bytes:
         return out.getvalue()
 
 
-def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str) -> tuple[list, list[tuple[int, object]], list]:
+def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str, continued: list[bool]) -> tuple[list, list[tuple[int, object]], list]:
     """The part's top-level structure elements and its parent tree's (key, value) pairs, copied
     into ``pdf``, their page and annotation references made the book's, their ids given
     ``prefix``; and the (id, element) pairs."""
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
     annots = {annot.objgen: (index, position) for index, page in enumerate(part.pages)
               for position, annot in enumerate(page.obj.get("/Annots", Array()))}
+    _notes(root, continued)
     _flatten(root)
     top = root.K if isinstance(root.K, Array) else Array([root.K])
     documents = [kid for kid in top if kid.get("/S") == Name.Document] or list(top)
@@ -249,6 +251,11 @@ def _flatten(root) -> None:
     for top in _kids(root):
         if isinstance(top, Dictionary):
             visit(top)
+    _redirect(root, moved)
+
+
+def _redirect(root, moved: dict) -> None:
+    """The parent tree's entries for elements folded or joined into others pointed to those."""
     numbers = root.ParentTree.get("/Nums", Array())
     for i in range(1, len(numbers), 2):
         value = numbers[i]
@@ -259,6 +266,34 @@ def _flatten(root) -> None:
                     target = moved[target.objgen]
                 if target is not element:
                     value[position] = target
+
+
+def _notes(root, continued: list[bool]) -> None:
+    """The notes made /Note elements (each with an id, as PDF/UA asks), the rest of a note split
+    over a page joined to it. WeasyPrint tags a page's notes area as a NonStruct of the part's
+    Document holding a Span a note, in the order of the part's notes; where the count differs,
+    nothing is changed."""
+    documents = [kid for kid in _kids(root) if isinstance(kid, Dictionary) and kid.get("/S") == Name.Document]
+    areas = [kid for document in documents for kid in _kids(document)
+             if isinstance(kid, Dictionary) and kid.get("/S") == Name.NonStruct and _kids(kid)
+             and all(isinstance(item, Dictionary) and item.get("/S") == Name.Span for item in _kids(kid))]
+    spans = [(area, span) for area in areas for span in _kids(area)]
+    if len(spans) != len(continued):
+        return
+    moved, note, number = {}, None, 0
+    for (area, span), rest in zip(spans, continued):
+        if rest and note is not None:
+            items = [Dictionary(Type=Name.MCR, Pg=span.Pg, MCID=item) if isinstance(item, int) else item for item in _kids(span)]
+            for item in items:
+                if isinstance(item, Dictionary) and "/S" in item:
+                    item.P = note
+            note.K = Array([*_kids(note), *items])
+            moved[span.objgen] = note
+            area.K = Array([kid for kid in _kids(area) if not (isinstance(kid, Dictionary) and kid.objgen == span.objgen)])
+        else:
+            number += 1
+            span.S, span.ID, note = Name.Note, pikepdf.String(f"note-{number}"), span
+    _redirect(root, moved)
 
 
 def _join_tables(kids: list, moved: dict, top: bool) -> list:

@@ -117,6 +117,7 @@ class Laid:
     warnings: list[str] = field(default_factory=list)
     findings: list[list] = field(default_factory=list)  # the page audit's: [kind, page, text, figure]
     audit: dict = field(default_factory=dict)  # the page audit's figures (typeset/pages.py Audit.summary)
+    continued: list = field(default_factory=list)  # per note, in order: whether it is the rest of a note split over a page
     cached: bool = False
     data: bytes = field(default=b"", repr=False)  # the PDF's bytes, as checked: what the merge reads
 
@@ -349,11 +350,14 @@ def _laid(data: dict, pdf: Path, payload: bytes, cached: bool) -> Laid:
                 for kind, page, text, figure in data["findings"]]
     if any(kind not in _FINDINGS for kind, *_ in findings) or not isinstance(data["audit"], dict):
         raise ValueError("findings")
+    continued = data["continued"]
+    if not isinstance(continued, list) or any(type(rest) is not bool for rest in continued):
+        raise ValueError("continued")
     if (len(sizes) != pages or any(len(box) != 5 for box in anchors.values())
             or any(len(box) != 4 for _, _, box in links) or any(type(n) is not int for *_, n in notes)):
         raise ValueError("malformed")
     return Laid(pdf=pdf, pages=pages, sizes=sizes, anchors=anchors, links=links, notes_off_page=notes,
-                warnings=warnings, findings=findings, audit=data["audit"], cached=cached, data=payload)
+                warnings=warnings, findings=findings, audit=data["audit"], continued=continued, cached=cached, data=payload)
 
 
 def _number(value) -> float:

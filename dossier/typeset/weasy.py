@@ -232,6 +232,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
+            "continued": [bool(rest) for rest in re.findall(r'<span class="footnote( footnote-continued)?"', adjusted)],
             "audit": found.summary(), "findings": found.findings}
 
 
