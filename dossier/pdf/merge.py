@@ -105,10 +105,7 @@ def _retarget_links(writer: PdfWriter, laid, placed: Placed) -> None:
                     if key in annotation:
                         del annotation[key]
                 if target in placed.anchors:
-                    target_page, x, y, *_ = placed.anchors[target]
-                    annotation[NameObject("/Dest")] = ArrayObject([
-                        writer.pages[target_page].indirect_reference, NameObject("/XYZ"),
-                        FloatObject(x), FloatObject(placed.sizes[target_page][1] - y), NumberObject(0)])
+                    annotation[NameObject("/Dest")] = _destination(writer, placed, target)
 
 
 def _named_destinations(writer: PdfWriter, placed: Placed) -> None:
@@ -120,10 +117,15 @@ def _named_destinations(writer: PdfWriter, placed: Placed) -> None:
         return
     entries = ArrayObject()
     for name in sorted(placed.anchors):
-        page, x, y, *_ = placed.anchors[name]
-        entries += [TextStringObject(name), ArrayObject([writer.pages[page].indirect_reference, NameObject("/XYZ"),
-                                                          FloatObject(x), FloatObject(placed.sizes[page][1] - y), NumberObject(0)])]
+        entries += [TextStringObject(name), _destination(writer, placed, name)]
     names.get_object()[NameObject("/Dests")] = writer._add_object(DictionaryObject({NameObject("/Names"): entries}))
+
+
+def _destination(writer: PdfWriter, placed: Placed, name: str) -> ArrayObject:
+    """Where the id ``name`` ended up in the book: its page, at its top left."""
+    page, x, y, *_ = placed.anchors[name]
+    return ArrayObject([writer.pages[page].indirect_reference, NameObject("/XYZ"),
+                        FloatObject(x), FloatObject(placed.sizes[page][1] - y), NumberObject(0)])
 
 
 def _is_internal(annotation) -> bool:

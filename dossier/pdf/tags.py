@@ -75,13 +75,11 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str, co
               for position, annot in enumerate(page.obj.get("/Annots", Array()))}
     _notes(root, continued)
     _flatten(root)
-    top = root.K if isinstance(root.K, Array) else Array([root.K])
-    documents = [kid for kid in top if kid.get("/S") == Name.Document] or list(top)
+    documents = [kid for kid in _kids(root) if kid.get("/S") == Name.Document] or _kids(root)
     for document in documents:  # its parent, the part's root, stays behind
         if "/P" in document:
             del document["/P"]
-    kids = [kid for document in documents for kid in (document.K if isinstance(document.K, Array) else [document.K])
-            if isinstance(kid, Dictionary)]
+    kids = [kid for document in documents for kid in _kids(document) if isinstance(kid, Dictionary)]
     numbers = root.ParentTree.get("/Nums", Array())
     values = [numbers[i + 1] for i in range(0, len(numbers), 2)]
     for node in _elements(Array([*kids, *values])):  # references out of the tree made placeholders, before copying
@@ -164,7 +162,7 @@ def _scope(row) -> None:
     """Each header cell of a table row given its /Scope (WeasyPrint ties data cells to their
     headers with /Headers, but a reader looks for the scope on the header): a row's header where
     the row has data cells too, a column's where it has none."""
-    cells = [kid for kid in (row.K if isinstance(row.K, Array) else [row.K]) if isinstance(kid, Dictionary)]
+    cells = [kid for kid in _kids(row) if isinstance(kid, Dictionary)]
     scope = Name.Row if any(cell.get("/S") == Name.TD for cell in cells) else Name.Column
     for cell in cells:
         if cell.get("/S") == Name.TH:

@@ -93,8 +93,7 @@ def pull_back(document, found: Audit, html_text: str, page: int, lay_out, releas
                 break
     first = next(_starts(following.children[0]), None)
     if first is not None and NUDGE in (first.element.get("class") or "").split():
-        attribute = "data-b" if first.element.get("data-b") else "data-s"
-        html_text = re.sub(rf'<[a-z0-9]+\b[^>]*? {attribute}="{first.element.get(attribute)}"[^>]*>',
+        html_text = re.sub(_opening(*_numbered(first.element)),
                            lambda m: re.sub(rf" ?\b{NUDGE}\b", "", m.group(0)).replace(' class=""', ""), html_text, count=1)
     for lines in range(need, min(need + 1, PULL, len(options)) + 1):
         yield with_fit(html_text, {number: name for *_, number, name in sorted(options)[:lines]})
@@ -260,9 +259,20 @@ def make_room(document, found: Audit, note_id: str, call_page: int) -> tuple[str
             index -= 1
             start = starts[index]
         if bottom - start.position_y >= needed:
-            attribute = "data-b" if start.element.get("data-b") else "data-s"
-            return "break", attribute, start.element.get(attribute)
+            return "break", *_numbered(start.element)
     return None
+
+
+def _numbered(element) -> tuple[str, str]:
+    """How a numbered block is named in the HTML: its attribute (a paragraph's ``data-b``, another
+    block's ``data-s``) and its number."""
+    attribute = "data-b" if element.get("data-b") else "data-s"
+    return attribute, element.get(attribute)
+
+
+def _opening(attribute: str, number: str) -> str:
+    """The pattern of the opening tag of the block numbered ``number`` by ``attribute``."""
+    return rf'<[a-z0-9]+\b[^>]*? {attribute}="{number}"[^>]*>'
 
 
 def _starts(box):
@@ -281,7 +291,7 @@ def with_room(html_text: str, room: list[tuple[str, str, int]]) -> str:
         if kind == "widows":
             pattern, change = rf'<(?:p|li)\b[^>]*? data-b="{first}"[^>]*>', lambda tag, n=second: _with_style(tag, f"widows: {n}")
         else:
-            pattern, change = rf'<[a-z0-9]+\b[^>]*? {first}="{second}"[^>]*>', lambda tag: add_class(tag, NUDGE)
+            pattern, change = _opening(first, second), lambda tag: add_class(tag, NUDGE)
         html_text = re.sub(pattern, lambda m, c=change: c(m.group(0)), html_text, count=1)
     return html_text
 
@@ -307,8 +317,7 @@ def float_figure(document, html_text: str, page: int) -> list[str]:
                       if box is not None and _starts_page(document, on, box)), None)]
     floated = []
     for target in dict.fromkeys(t for t in targets if t is not None):
-        attribute = "data-b" if target.element.get("data-b") else "data-s"
-        before = re.search(rf'<[a-z0-9]+\b[^>]*? {attribute}="{target.element.get(attribute)}"[^>]*>', html_text)
+        before = re.search(_opening(*_numbered(target.element)), html_text)
         if before is not None and before.start() < opening.start():
             floated.append(html_text[:before.start()] + html_text[opening.start():end]
                            + html_text[before.start():opening.start()] + html_text[end:])
