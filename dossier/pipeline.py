@@ -158,10 +158,10 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             data, keys = _merge(edition, environment, html_path, pages[name], parts[name], laid[name], placed[name],
                                 digits[name], roots, parts_cache, assets, pool)
             layer_keys += keys
+            tagged = tags.graft(data, [(part.data, offset, part.continued, part.seams) for part, offset in zip(laid[name], placed[name].offsets)],
+                                settings.language)
             if name == "dossier":
                 merged = data  # the print variant's source: a print shop's file needs no tags
-                tagged = tags.graft(data, [(part.data, offset, part.continued) for part, offset in zip(laid[name], placed[name].offsets)],
-                                    settings.language)
                 pdf_path = out_dir / "dossier.pdf"
                 outputs.write(pdf_path, lambda handle: compact.write(tagged, handle))
                 result.pages = len(placed[name].page_kinds)
@@ -169,7 +169,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                 result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
             else:
                 _write(result, outputs, out_dir / "dossier-booklet.pdf",
-                       lambda f, data=data: impose.booklet(io.BytesIO(data), settings.page_size_pt, f),
+                       lambda f, tagged=tagged: impose.booklet(io.BytesIO(tagged), settings.page_size_pt, f),
                        f"{len(placed[name].page_kinds)} pages of {edition.settings.paper.replace('HALF-LETTER', 'half-letter')} on {{}} sides, "
                        "to print duplex, flipped on the short edge")
         for handout, laid_handout in zip(handouts, laid_handouts):

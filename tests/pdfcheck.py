@@ -86,3 +86,61 @@ def body_size(pdf, pages=None) -> float:
     for page in reader.pages[pages or slice(None)]:
         page.extract_text(visitor_text=visit)
     return sizes.most_common(1)[0][0]
+
+
+def marked_texts(pdf) -> list[dict[int, str]]:
+    """Each page's text by marked-content id (the pieces of one id joined), as PDFium reads it."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    document = pdfium.PdfDocument(str(pdf))
+    pages = []
+    try:
+        for page in document:
+            textpage = page.get_textpage()
+            found: dict[int, str] = {}
+            for index in range(raw.FPDFPage_CountObjects(page.raw)):
+                obj = raw.FPDFPage_GetObject(page.raw, index)
+                mcid = raw.FPDFPageObj_GetMarkedContentID(obj)
+                if raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_TEXT or mcid < 0:
+                    continue
+                size = raw.FPDFTextObj_GetText(obj, textpage.raw, None, 0)
+                buffer = ctypes.create_string_buffer(size)
+                raw.FPDFTextObj_GetText(obj, textpage.raw, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)), size)
+                found[mcid] = found.get(mcid, "") + buffer.raw[:size - 2].decode("utf-16-le")
+            pages.append(found)
+    finally:
+        document.close()
+    return pages
+
+
+def tree_text(pdf) -> list[tuple[str, str, int]]:
+    """What a screen reader reads, in the order of the structure tree: (the role of the element,
+    a piece of its text, the index of the page the piece is on), a piece each marked-content
+    sequence; an element with alternative text (a figure) gives that, on its page, instead."""
+    import pikepdf
+
+    texts = marked_texts(pdf)
+    with pikepdf.open(pdf) as document:
+        pages = {page.obj.objgen: index for index, page in enumerate(document.pages)}
+        out: list[tuple[str, str, int]] = []
+
+        def visit(node, role, page):
+            if isinstance(node, pikepdf.Array):
+                for kid in node:
+                    visit(kid, role, page)
+            elif isinstance(node, int):
+                out.append((role, texts[page].get(int(node), ""), page))
+            elif isinstance(node, pikepdf.Dictionary) and node.get("/Type") == "/MCR":
+                page = pages[node.Pg.objgen]
+                out.append((role, texts[page].get(int(node.MCID), ""), page))
+            elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                page = pages[node.Pg.objgen] if "/Pg" in node else page
+                if "/Alt" in node:  # what a reader hears in place of the content
+                    out.append((str(node.S), str(node.Alt), page))
+                else:
+                    visit(node.get("/K", pikepdf.Array()), str(node.S), page)
+
+        visit(document.Root.StructTreeRoot.K, None, None)
+        return [piece for piece in out if piece[1]]

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pdfua
@@ -15,7 +16,7 @@ from pypdf import PdfReader
 from dossier.project import load_settings
 from dossier.pipeline import build
 from dossier.typeset.pool import Pool
-from pdfcheck import body_size, contents_entries, page_texts, texts
+from pdfcheck import body_size, contents_entries, page_texts, texts, tree_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -314,29 +315,44 @@ def test_every_mark_on_every_page_is_in_the_one_tree_or_an_artifact(shipped):
     or an artifact (running heads, the stamped folios); no two pages or links share a key."""
     out, _ = shipped
     for path in _tagged_outputs(out):
-        with pikepdf.open(path) as pdf:
-            reached, tree = _structure(pdf)
-            keys = [int(page.obj.StructParents) for page in pdf.pages if "/StructParents" in page.obj]
-            keys += [int(a.StructParent) for page in pdf.pages for a in page.obj.get("/Annots", []) if "/StructParent" in a]
-            assert len(keys) == len(set(keys)) and set(keys) <= set(tree), path.name
-            marked = artifacts = 0
-            for page in pdf.pages:
-                marks = tree.get(int(page.obj.get("/StructParents", -1)), [])
-                for operands, operator in pikepdf.parse_content_stream(page):
-                    if str(operator) == "BDC" and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]:
-                        element = marks[int(operands[1].MCID)]
-                        assert isinstance(element, pikepdf.Dictionary) and element.objgen in reached, (path.name, operands)
-                        marked += 1
-                    elif str(operator) in ("BDC", "BMC"):
-                        assert operands[0] == "/Artifact", (path.name, operands)
-                        artifacts += 1
-            assert marked > 50 and artifacts > 0, path.name
-            for annot in (a for page in pdf.pages for a in page.obj.get("/Annots", [])):  # each link tagged, in a Link
-                element = tree[int(annot.StructParent)]
-                assert element.objgen in reached
-                while element.S != "/Link" and "/P" in element and element.P.get("/S") is not None:
-                    element = element.P  # (an address set in pieces: a Span of the Link)
-                assert element.S == "/Link", path.name
+        assert_marks_in_the_tree(path, links=True if path.name == "dossier.pdf" else None)
+
+
+def assert_marks_in_the_tree(path: Path, links: bool | None) -> None:
+    """Each marked-content sequence on each page is an artifact, or content of an element the
+    tree reaches that names it (on that page); the parent tree agrees; no two pages or links
+    share a key; each link annotation is in a Link."""
+    with pikepdf.open(path) as pdf:
+        reached, tree = _structure(pdf)
+        named = set()  # (page, id) of each piece of marked content the tree's elements name
+        for element in reached.values():
+            kids = element.get("/K", pikepdf.Array())
+            for kid in (kids if isinstance(kids, pikepdf.Array) else [kids]):
+                if isinstance(kid, int):
+                    named.add((element.Pg.objgen, int(kid)))
+                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                    named.add((kid.Pg.objgen, int(kid.MCID)))
+        keys = [int(page.obj.StructParents) for page in pdf.pages if "/StructParents" in page.obj]
+        keys += [int(a.StructParent) for page in pdf.pages for a in page.obj.get("/Annots", []) if "/StructParent" in a]
+        assert len(keys) == len(set(keys)) and set(keys) <= set(tree), path.name
+        marked = artifacts = 0
+        for page in pdf.pages:
+            marks = tree.get(int(page.obj.get("/StructParents", -1)), [])
+            for operands, operator in pikepdf.parse_content_stream(page):
+                if str(operator) == "BDC" and isinstance(operands[1], pikepdf.Dictionary) and "/MCID" in operands[1]:
+                    mcid = int(operands[1].MCID)
+                    element = marks[mcid]
+                    assert isinstance(element, pikepdf.Dictionary) and element.objgen in reached, (path.name, operands)
+                    assert (page.obj.objgen, mcid) in named, (path.name, mcid)
+                    marked += 1
+                elif str(operator) in ("BDC", "BMC"):
+                    assert operands[0] == "/Artifact", (path.name, operands)
+                    artifacts += 1
+        assert marked > 50 and artifacts > 0, path.name
+        assert links is None or any("/Annots" in page.obj for page in pdf.pages) == links, path.name
+        for annot in (a for page in pdf.pages for a in page.obj.get("/Annots", [])):  # each link tagged, in a Link
+            element = tree[int(annot.StructParent)]
+            assert element.objgen in reached and element.S == "/Link", path.name
 
 
 def test_the_tree_has_the_books_headings_tables_figures_and_links_in_order(shipped):
@@ -358,6 +374,8 @@ def test_the_tree_has_the_books_headings_tables_figures_and_links_in_order(shipp
         for level in (1, 2, 3):
             assert roles.count(f"/H{level}") == len(re.findall(rf"<h{level}\b", html)), level
         assert roles.count("/Table") == len(re.findall(r"<table\b", html))
+        assert roles.count("/Link") == len(re.findall(r"<a\b[^>]*\shref=", html))  # one a link, however many pieces
+        assert roles.count("/Reference") == roles.count("/Note")  # each note's call
         assert roles.count("/Note") == html.count('class="footnote"')  # a note split over a page is one
         notes = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/Note"]
         assert len({str(e.ID) for e in notes}) == len(notes)  # each its own id, as PDF/UA asks
@@ -384,3 +402,75 @@ def test_named_destinations_point_to_their_headings(shipped):
     for anchor, text in headings.items():
         words = unescape(re.sub(r"<[^>]+>", "", text)).split()[:3]
         assert " ".join(words) in pages[dests[anchor]], (anchor, dests[anchor] + 1)
+
+
+class Reading(HTMLParser):
+    """The book's text in the order a screen reader should read it: a note after the paragraph
+    (or heading, table cell, list item) that calls it; a figure's alternative text in its place."""
+    BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "dd", "dt", "figcaption"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text, self.held, self.note, self.svg, self.title, self.body = [], [], 0, 0, False, False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.body = self.body or tag == "body"
+        self.svg += tag == "svg"
+        self.title = self.title or (self.svg and tag == "title")
+        if tag == "img":
+            self.text.append(attributes.get("alt") or "")
+        if tag == "span" and self.note:
+            self.note += 1
+        elif tag == "span" and "footnote" in (attributes.get("class") or "").split():
+            self.note = 1
+            self.held.append([])
+
+    def handle_endtag(self, tag):
+        self.svg -= tag == "svg"
+        self.title = self.title and tag != "title"
+        if tag == "span" and self.note:
+            self.note -= 1
+        if tag in self.BLOCKS and not self.note:
+            self.text += [text for note in self.held for text in note]
+            self.held = []
+
+    def handle_data(self, data):
+        if self.body and (not self.svg or self.title):
+            (self.held[-1] if self.note else self.text).append(data)
+
+
+def letters(text: str) -> str:
+    """The letters of ``text``, in order, case folded: what is read, whatever the typesetting did
+    to spaces, hyphens, ligatures and numbers it generated."""
+    return "".join(c for c in text.casefold() if c.isalpha())
+
+
+def test_the_tree_reads_as_the_book_each_note_after_the_paragraph_that_calls_it(shipped):
+    """The text in the order of the structure tree is the book's, notes and all: a screen reader
+    reads a paragraph whole, even over a page, then its notes, then the next paragraph."""
+    out, _ = shipped
+    reading = Reading()
+    reading.feed((out / "dossier.html").read_text(encoding="utf-8"))
+    pieces = tree_text(out / "dossier.pdf")
+    assert letters("".join(text for _, text, _ in pieces)) == letters("".join(reading.text))
+
+
+def test_a_screen_reader_on_one_chapter_page(shipped):
+    """Pinned: the page of chapter 2 where "Two delegations, two principles" begins. Read in tree
+    order, its text is the book's there; each note comes after the paragraph with its call,
+    before the next heading."""
+    out, _ = shipped
+    reading = Reading()
+    reading.feed((out / "dossier.html").read_text(encoding="utf-8"))
+    pieces = tree_text(out / "dossier.pdf")
+    page = next(page for role, text, page in pieces if role == "/H2" and text.startswith("Two delegations"))
+    on_page = [(role, text) for role, text, at in pieces if at == page]
+    assert letters("".join(text for _, text in on_page)) in letters("".join(reading.text))
+    roles = [role for index, (role, _) in enumerate(on_page) if index == 0 or on_page[index - 1][0] != role]
+    assert roles[:4] == ["/P", "/Reference", "/Lbl", "/Note"]  # a paragraph begun on the page before, two more, the last's note
+    for index, role in enumerate(roles):
+        if role == "/Lbl":  # a note: right after its call, or after the rest of the paragraph
+            assert roles[index - 1] in ("/Reference", "/P", "/Note") and roles[index + 1] == "/Note"
+    numbers = [text.strip().rstrip(".") for role, text in on_page if role in ("/Reference", "/Lbl")]
+    assert numbers and numbers[::2] == numbers[1::2]  # each call, then its note

@@ -2,6 +2,8 @@
 the cores): typeset for A5, imposed 1:1, audited as the dossier is."""
 import re
 
+import pikepdf
+
 import pytest
 from pypdf import PdfReader
 
@@ -10,7 +12,8 @@ from dossier.pipeline import build
 from dossier.project import load_settings
 from dossier.typeset.pool import Pool
 from pdfcheck import body_size
-from test_shipped import REPO, assert_audit_holds, seeded
+import pdfua
+from test_shipped import REPO, assert_audit_holds, assert_marks_in_the_tree, seeded
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,20 @@ def test_booklet_order_pads_to_fours_and_puts_the_cover_first(pages, first):
             assert left + right == total - 1
 
 
+def placements(pdf, side: int) -> list[list[float]]:
+    """The matrices the pages on a side of the sheets are drawn with: each page's content is
+    written into the side's, in a "q … Q" of its own that opens with its "cm"."""
+    with pikepdf.open(pdf) as document:
+        found, depth, opened = [], 0, False
+        for operands, operator in pikepdf.parse_content_stream(document.pages[side]):
+            op = str(operator)
+            if op == "cm" and opened:
+                found.append([float(v) for v in operands])
+            opened = op == "q" and depth == 0
+            depth += {"q": 1, "Q": -1}.get(op, 0)
+        return found
+
+
 def test_booklet_sheets_landscape_even_sides_cover_on_the_first_front(booklet):
     out, result = booklet
     booklet = PdfReader(out / "dossier-booklet.pdf")
@@ -47,13 +64,13 @@ def test_booklet_sheets_landscape_even_sides_cover_on_the_first_front(booklet):
     # A5 pages on A4, 1:1: each page is drawn at its own size on half the sheet
     first = booklet.pages[0]
     assert abs(float(first.mediabox.width) - 841.89) < 1 and abs(float(first.mediabox.height) - 595.28) < 1
-    drawn = re.findall(rb"q ([-\d. ]+) cm /P(\d) Do Q", first.get_contents().get_data())
-    for matrix, _ in drawn:
-        assert [round(float(v), 3) for v in matrix.split()[:4]] == [1, 0, 0, 1]
+    drawn = placements(out / "dossier-booklet.pdf", 0)
+    for matrix in drawn:
+        assert [round(v, 3) for v in matrix[:4]] == [1, 0, 0, 1]
     # The first sheet's front: the last page on the left (a blank where the pages were padded to
     # fours) and the cover on the right.
     assert len(drawn) == (2 if pages % 4 == 0 else 1)
-    assert float(drawn[-1][0].split()[4]) >= float(first.mediabox.width) / 2 - 1  # the cover on the right half
+    assert drawn[-1][4] >= float(first.mediabox.width) / 2 - 1  # the cover on the right half
     assert "Peace with Moscow" in first.extract_text()
 
 
@@ -69,3 +86,18 @@ def test_page_audit_of_the_booklet(booklet):
     _, result = booklet
     assert result.warnings == []
     assert_audit_holds(result, "booklet", gaps=1)
+
+
+def test_the_booklet_is_tagged_its_pages_content_on_its_sheets(booklet):
+    """The booklet's sheets carry its pages' content itself (not drawn as forms), so its one
+    structure tree still names each piece of text where it is printed: pdfua finds nothing, and
+    every mark is in the tree or an artifact. Paper has no links: nor has the booklet."""
+    out, _ = booklet
+    path = out / "dossier-booklet.pdf"
+    report = pdfua.validate(str(path))
+    assert report.exit_code == 0 and not report.findings, [str(f) for f in report.findings][:5]
+    assert_marks_in_the_tree(path, links=False)
+    with pikepdf.open(path) as pdf:
+        assert pdf.Root.MarkInfo.Marked and str(pdf.Root.Lang) == "en"
+        assert not any("/XObject" in page.obj.Resources and any(
+            name.startswith("/P") for name in page.obj.Resources.XObject.keys()) for page in pdf.pages)

@@ -17,7 +17,7 @@ def grafted(body: str) -> pikepdf.Pdf:
     writer, merged = PdfWriter(), io.BytesIO()
     writer.append(io.BytesIO(part))
     writer.write(merged)
-    return pikepdf.open(io.BytesIO(tags.graft(merged.getvalue(), [(part, 0, [])], "en")))
+    return pikepdf.open(io.BytesIO(tags.graft(merged.getvalue(), [(part, 0, [], None)], "en")))
 
 
 def elements(pdf: pikepdf.Pdf, role: str) -> list:

@@ -1,6 +1,6 @@
 """Print production from finished PDFs: the saddle-stitched booklet (the booklet's own
 half-size pages, two to a side) and the print-shop variant of the dossier with bleed and crop
-marks. Both are geometry on existing pages (pypdf), so they cost no typesetting.
+marks. Both are geometry on existing pages, so they cost no typesetting.
 """
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 from pypdf import PageObject, PdfWriter, Transformation
 from pypdf.generic import DecodedStreamObject, DictionaryObject, IndirectObject, NameObject, RectangleObject
 
-from . import compact
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Operator
+
+from . import compact, tags
 
 MM = 72 / 25.4
 
@@ -29,22 +32,91 @@ def booklet_order(pages: int) -> list[tuple[int | None, int | None]]:
     return sides
 
 
-def booklet(source: Path, sheet_size: tuple[float, float], target) -> int:
-    """Impose ``source`` two pages to a side on landscape sheets of ``sheet_size`` (portrait w, h).
+def booklet(source, sheet_size: tuple[float, float], target) -> int:
+    """Impose ``source`` (a path or file object) two pages to a side on landscape sheets of
+    ``sheet_size`` (portrait w, h).
 
     Each page goes on half a sheet: A5 pages on A4 at their own size (as the booklet's are);
-    larger pages are scaled down to fit. A landscape page is turned to fit. Writes to ``target`` (a file object); returns the number of sides.
+    larger pages are scaled down to fit. A landscape page is turned to fit. The pages' content is
+    written into the sheet's own (not drawn as forms), so that a tagged book's marked content
+    stays on a page where its structure tree finds it (``tags.onto_sheets``); links are dropped
+    (paper). Writes to ``target`` (a file object); returns the number of sides.
     """
-    writer = PdfWriter(clone_from=source)
-    originals = list(writer.pages)
-    forms = [as_form(writer, page) for page in originals]
-    width, height = sheet_size[1], sheet_size[0]  # the sheet lies landscape
-    for left, right in booklet_order(len(originals)):
-        placed = [(forms[i], _fit(originals[i], x0, width / 2, height)) for i, x0 in ((left, 0.0), (right, width / 2)) if i is not None]
-        _new_page(writer, width, height, placed)
-    del writer.pages[0 : len(originals)]
-    compact.write(writer, target)
-    return len(writer.pages)
+    with pikepdf.open(source) as pdf:
+        originals = list(pdf.pages)
+        width, height = sheet_size[1], sheet_size[0]  # the sheet lies landscape
+        placed: dict = {}  # a page's objgen -> (its sheet, what its marked-content ids are moved by)
+        sheets = []
+        for left, right in booklet_order(len(originals)):
+            sheet = pdf.make_indirect(Dictionary(Type=Name.Page, MediaBox=Array([0, 0, width, height])))
+            operations, resources, marks = [], Dictionary(), 0
+            for index, x0, prefix in ((left, 0.0, "l"), (right, width / 2, "r")):
+                if index is None:
+                    continue
+                page = originals[index]
+                box = [float(v) for v in page.mediabox]
+                ctm = _fit((box[0], box[1], box[2] - box[0], box[3] - box[1]), x0, width / 2, height).ctm
+                operations += [([], Operator("q")), (list(ctm), Operator("cm"))]
+                operations += _moved(page, prefix, marks, ctm, resources)
+                operations.append(([], Operator("Q")))
+                placed[page.obj.objgen] = (sheet, marks)
+                marks += _mark_count(page)
+            sheet.Resources = resources
+            sheet.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+            sheets.append(sheet)
+        tags.onto_sheets(pdf, placed)
+        for sheet in sheets:
+            pdf.pages.append(pikepdf.Page(sheet))
+        del pdf.pages[0:len(originals)]
+        pdf.save(target, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True,
+                 recompress_flate=False, deterministic_id=True)
+        return len(sheets)
+
+
+_NAMED = {"Tf": ("/Font", 0), "Do": ("/XObject", 0), "gs": ("/ExtGState", 0), "cs": ("/ColorSpace", 0),
+          "CS": ("/ColorSpace", 0), "sh": ("/Shading", 0), "scn": ("/Pattern", -1), "SCN": ("/Pattern", -1),
+          "BDC": ("/Properties", 1), "DP": ("/Properties", 1)}  # operator -> the resource it names, and where
+
+
+def _moved(page, prefix: str, by: int, ctm, resources) -> list:
+    """The page's content operators, the resources they name renamed with ``prefix`` (and added
+    to ``resources``), its marked-content ids moved ``by``; patterns set to the page's place."""
+    own = page.obj.get("/Resources", Dictionary())
+    for kind, names in own.items():
+        target = resources.get(kind)
+        if target is None:
+            resources[kind] = target = Dictionary()
+        for name, value in names.items():
+            if kind == "/Pattern":  # patterns live in the page's space, not the drawing's
+                value.Matrix = Array(_times([float(v) for v in value.get("/Matrix", [1, 0, 0, 1, 0, 0])], list(ctm)))
+            target[Name("/" + prefix + name[1:])] = value
+    out = []
+    for operands, operator in pikepdf.parse_content_stream(page):
+        named = _NAMED.get(str(operator))
+        if named and len(operands) > max(named[1], 0):
+            kind, at = named
+            if isinstance(operands[at], Name) and operands[at] in own.get(kind, Dictionary()):
+                operands = list(operands)
+                operands[at] = Name("/" + prefix + str(operands[at])[1:])
+        if str(operator) == "BDC" and by and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]:
+            operands = [operands[0], Dictionary({**{k: v for k, v in operands[1].items()}, "/MCID": int(operands[1].MCID) + by})]
+        out.append((operands, operator))
+    return out
+
+
+def _mark_count(page) -> int:
+    """How many marked-content ids the page's content uses (one more than the highest)."""
+    highest = -1
+    for operands, operator in pikepdf.parse_content_stream(page):
+        if str(operator) == "BDC" and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]:
+            highest = max(highest, int(operands[1].MCID))
+    return highest + 1
+
+
+def _times(a: list[float], b: list[float]) -> list[float]:
+    """The matrix ``a`` then ``b`` (PDF's row-vector convention)."""
+    return [a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3], a[2] * b[0] + a[3] * b[2], a[2] * b[1] + a[3] * b[3],
+            a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
 
 
 def as_form(writer: PdfWriter, page: PageObject) -> IndirectObject:
@@ -72,9 +144,10 @@ def _new_page(writer: PdfWriter, width: float, height: float, placed: list[tuple
     return page
 
 
-def _fit(page: PageObject, x0: float, slot_w: float, slot_h: float) -> Transformation:
-    w, h = float(page.mediabox.width), float(page.mediabox.height)
-    move = Transformation().translate(-float(page.mediabox.left), -float(page.mediabox.bottom))
+def _fit(box: tuple[float, float, float, float], x0: float, slot_w: float, slot_h: float) -> Transformation:
+    """Where a page of ``box`` (left, bottom, width, height) goes in its slot on the sheet."""
+    left, bottom, w, h = box
+    move = Transformation().translate(-left, -bottom)
     if w > h:  # a landscape page: turn it a quarter to the left so it reads from the spine side
         move = move.rotate(90).translate(h, 0)
         w, h = h, w

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyphen
 import weasyprint
+from weasyprint.formatting_structure import boxes
 
 from .. import audit
 from ..files import file_digest, write_atomically
@@ -216,6 +217,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         stretched = mend.stretch(found, adjusted)
         if stretched is not None:  # nothing moves
             keep(stretched, mend.gap_badness, lambda trial_said: trial_said.anchors == laid_out.anchors)
+    seams = _seams(document)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
@@ -233,7 +235,27 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
             "continued": [bool(rest) for rest in re.findall(r'<span class="footnote( footnote-continued)?"', adjusted)],
+            "seams": seams,
             "audit": found.summary(), "findings": found.findings}
+
+
+def _seams(document) -> list[list[str]]:
+    """Per page, the elements (their tags, outermost first) that go over to it from the page
+    before: a paragraph, a list, a section split by the page break. The structure tree has one
+    element a page for each; the graft joins them (``pdf/tags.py``)."""
+    seams, before = [], set()
+    for page in document.pages:
+        root = page._page_box.children[0] if page._page_box.children else None
+        on_page = {id(box.element) for box in root.descendants()} if root is not None else set()
+        chain, box = [], root
+        while box is not None:
+            if box.element is not None and box.element_tag not in ("html", "body") and id(box.element) in before \
+                    and (not chain or chain[-1][1] is not box.element):
+                chain.append((box.element_tag, box.element))
+            box = next(iter(box.children), None) if isinstance(box, boxes.ParentBox) and not isinstance(box, boxes.LineBox) else None
+        seams.append([tag for tag, _ in chain])
+        before = on_page
+    return seams
 
 
 def _stand_ins(html_text: str) -> tuple[str, set[str]]:
