@@ -158,7 +158,8 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             data, keys = _merge(edition, environment, html_path, pages[name], parts[name], laid[name], placed[name],
                                 digits[name], roots, parts_cache, assets, pool)
             layer_keys += keys
-            tagged = tags.graft(data, [(part.data, offset, part.continued, part.seams) for part, offset in zip(laid[name], placed[name].offsets)],
+            tagged = tags.graft(data, [tags.Part(part.data, offset, part.continued, part.seams, part.languages)
+                                      for part, offset in zip(laid[name], placed[name].offsets)],
                                 settings.language)
             if name == "dossier":
                 merged = data  # the print variant's source: a print shop's file needs no tags
@@ -264,7 +265,7 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
     plain = io.BytesIO()
     writer.write(plain)
-    tagged = tags.finish(plain.getvalue())
+    tagged = tags.finish(plain.getvalue(), laid.languages, settings.language)
     outputs.write(path, lambda handle: compact.write(tagged, handle))
     result.outputs.append(path)
     orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"

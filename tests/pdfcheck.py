@@ -144,3 +144,29 @@ def tree_text(pdf) -> list[tuple[str, str, int]]:
 
         visit(document.Root.StructTreeRoot.K, None, None)
         return [piece for piece in out if piece[1]]
+
+
+def spoken_in(pdf, language: str) -> str:
+    """The text of the elements the structure tree says are in ``language`` (their /Lang, or
+    their nearest ancestor's), in tree order."""
+    import pikepdf
+
+    texts = marked_texts(pdf)
+    with pikepdf.open(pdf) as document:
+        pages = {page.obj.objgen: index for index, page in enumerate(document.pages)}
+        out: list[str] = []
+
+        def visit(node, lang, page):
+            if isinstance(node, pikepdf.Array):
+                for kid in node:
+                    visit(kid, lang, page)
+            elif isinstance(node, int) and lang == language:
+                out.append(texts[page].get(int(node), ""))
+            elif isinstance(node, pikepdf.Dictionary) and node.get("/Type") == "/MCR" and lang == language:
+                out.append(texts[pages[node.Pg.objgen]].get(int(node.MCID), ""))
+            elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                visit(node.get("/K", pikepdf.Array()), str(node.get("/Lang", lang)),
+                      pages[node.Pg.objgen] if "/Pg" in node else page)
+
+        visit(document.Root.StructTreeRoot.K, str(document.Root.Lang), None)
+        return "".join(out)

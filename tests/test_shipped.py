@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from dossier.project import load_settings
 from dossier.pipeline import build
 from dossier.typeset.pool import Pool
-from pdfcheck import body_size, contents_entries, page_texts, texts, tree_text
+from pdfcheck import body_size, contents_entries, page_texts, spoken_in, texts, tree_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -474,3 +474,17 @@ def test_a_screen_reader_on_one_chapter_page(shipped):
             assert roles[index - 1] in ("/Reference", "/P", "/Note") and roles[index + 1] == "/Note"
     numbers = [text.strip().rstrip(".") for role, text in on_page if role in ("/Reference", "/Lbl")]
     assert numbers and numbers[::2] == numbers[1::2]  # each call, then its note
+
+
+def test_each_foreign_name_and_title_is_marked_in_its_language(shipped):
+    """/Lang where the language changes: the text the tree gives in Lithuanian, Polish or
+    Belarusian is exactly what the book's HTML marks so; the English chapters (en-US, for
+    American hyphenation) are in the book's language (en) and say nothing more."""
+    out, _ = shipped
+    html = (out / "dossier.html").read_text(encoding="utf-8")
+    for language in ("lt", "pl", "be"):
+        marked = "".join(unescape(text) for text in re.findall(rf'<span lang="{language}">([^<]*)</span>', html))
+        assert marked and letters(spoken_in(out / "dossier.pdf", language)) == letters(marked), language
+    with pikepdf.open(out / "dossier.pdf") as pdf:
+        sections = [kid for kid in pdf.Root.StructTreeRoot.K[0].K if kid.get("/S") == "/Sect"]
+        assert sections and not any("/Lang" in kid for kid in sections)

@@ -14,10 +14,12 @@ what title, and that it is PDF/UA-1 (its XMP metadata).
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from . import language
 from .joins import ROLES, flatten
 from .notes import links, notes
 from .tree import children, elements
@@ -25,21 +27,32 @@ from .tree import children, elements
 _PAGE, _ANNOT = "/DossierPage", "/DossierAnnot"  # placeholders for references out of a part's tree
 
 
-def graft(book: bytes, parts: list[tuple[bytes, int, list[bool], list[list[str]] | None]], lang: str) -> bytes:
-    """``book`` (the merged pages, untagged) with the structure trees of ``parts`` (each its
-    tagged PDF, the index of its first page in the book, per note whether it is the rest of one
-    split over a page, and per page the tags of the elements that go over to it from the page
-    before, or None if not known), as one tree; PDF/UA-1 metadata (XMP, from the document
-    information the merge wrote)."""
+class Part(NamedTuple):
+    """A part as the graft takes it: its tagged PDF, the index of its first page in the book, and
+    what the typesetting reports (None: not known): per note, whether it is the rest of one split
+    over a page; per page, the tags of the elements that go over to it from the page before, and
+    the language of each piece of its text (runs of [count, language])."""
+    data: bytes
+    first: int
+    continued: list[bool] | None = None
+    seams: list[list[str]] | None = None
+    languages: list[list[list]] | None = None
+
+
+def graft(book: bytes, parts: list[Part], lang: str) -> bytes:
+    """``book`` (the merged pages, untagged) with the structure trees of ``parts`` as one tree,
+    in the language ``lang``; PDF/UA-1 metadata (XMP, from the document information the merge
+    wrote)."""
     with pikepdf.open(io.BytesIO(book)) as pdf:
         sections, nums, next_key, ids = [], [], 0, []
         document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
-        for index, (data, first, continued, seams) in enumerate(parts):
-            with pikepdf.open(io.BytesIO(data)) as part:
+        for index, laid in enumerate(parts):
+            first = laid.first
+            with pikepdf.open(io.BytesIO(laid.data)) as part:
                 root = part.Root.get("/StructTreeRoot")
                 if root is None:
                     continue
-                kids, keys, part_ids = _copy(pdf, part, root, first, f"part{index}-", continued, seams)
+                kids, keys, part_ids = _copy(pdf, part, root, laid, f"part{index}-", lang)
                 ids += part_ids
                 for kid in kids:
                     kid.P = document
@@ -109,16 +122,18 @@ def onto_sheets(pdf: pikepdf.Pdf, placed: dict) -> None:
     tree.ParentTreeNextKey = len(nums) // 2
 
 
-def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str, continued: list[bool],
-          seams: list[list[str]] | None) -> tuple[list, list[tuple[int, object]], list]:
+def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, laid: Part, prefix: str, lang: str) -> tuple[list, list[tuple[int, object]], list]:
     """The part's top-level structure elements and its parent tree's (key, value) pairs, copied
     into ``pdf``, their page and annotation references made the book's, their ids given
     ``prefix``; and the (id, element) pairs."""
+    first, seams = laid.first, laid.seams
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
     annots = {annot.objgen: (index, position) for index, page in enumerate(part.pages)
               for position, annot in enumerate(page.obj.get("/Annots", Array()))}
-    notes(root, continued)
+    spoken = language.assign(root, part, laid.languages)
+    notes(root, laid.continued)
     links(root, part)
+    language.mark(root, spoken, lang)
     flatten(root, None if seams is None else
              {page.obj.objgen: {ROLES.get(tag, Name.NonStruct) for tag in tags} | ({Name.LBody} if "li" in tags else set())
               for page, tags in zip(part.pages, seams)})
@@ -220,14 +235,17 @@ def _scope(row) -> None:
                 cell.A = Dictionary(O=Name.Table, Scope=scope)
 
 
-def finish(data: bytes) -> bytes:
+def finish(data: bytes, languages: list[list[list]] | None = None, lang: str = "") -> bytes:
     """A tagged PDF of one part (a handout), its tree WeasyPrint's, with its notes read after
-    their paragraphs, its table headers' scope and its running heads marked artifacts."""
+    their paragraphs, its elements' languages (``languages``, as ``Part`` has them, in a document
+    in ``lang``), its table headers' scope and its running heads marked artifacts."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         root = pdf.Root.get("/StructTreeRoot")
         if root is None:
             return data
+        spoken = language.assign(root, pdf, languages)
         notes(root, None)
+        language.mark(root, spoken, lang or str(pdf.Root.get("/Lang", "")))
         for node in elements(root.K):
             if node.get("/S") == Name.TR:
                 _scope(node)

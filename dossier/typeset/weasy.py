@@ -217,7 +217,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         stretched = mend.stretch(found, adjusted)
         if stretched is not None:  # nothing moves
             keep(stretched, mend.gap_badness, lambda trial_said: trial_said.anchors == laid_out.anchors)
-    seams = _seams(document)
+    seams, languages = _seams(document), _languages(document)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
@@ -235,7 +235,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
             "continued": [bool(rest) for rest in re.findall(r'<span class="footnote( footnote-continued)?"', adjusted)],
-            "seams": seams,
+            "seams": seams, "languages": languages,
             "audit": found.summary(), "findings": found.findings}
 
 
@@ -256,6 +256,34 @@ def _seams(document) -> list[list[str]]:
         seams.append([tag for tag, _ in chain])
         before = on_page
     return seams
+
+
+def _languages(document) -> list[list[list]]:
+    """Per page, the language of each piece of text, in the order WeasyPrint's structure tree
+    holds them (its boxes depth first, the page margins left out), as runs: [count, language].
+    WeasyPrint writes no /Lang; the graft sets it where the language changes (``pdf/language.py``)."""
+    out = []
+    for page in document.pages:
+        runs: list[list] = []
+        stack = [page._page_box]
+        while stack:
+            box = stack.pop()
+            box = getattr(box, "_box", box)  # an absolute box's placeholder: the box
+            if isinstance(box, boxes.MarginBox):
+                continue
+            if isinstance(box, boxes.TextBox):
+                lang = box.style["lang"] or ""
+                if runs and runs[-1][1] == lang:
+                    runs[-1][0] += 1
+                else:
+                    runs.append([1, lang])
+                continue
+            kids = []
+            for child in getattr(box, "children", ()):
+                kids += child.children if isinstance(child, boxes.LineBox) else [child]
+            stack.extend(reversed(kids))
+        out.append(runs)
+    return out
 
 
 def _stand_ins(html_text: str) -> tuple[str, set[str]]:

@@ -1,0 +1,91 @@
+"""The language of each element of a part's structure tree (/Lang), where it differs from its
+parent's: a chapter in another language, a foreign name or title in the text. WeasyPrint writes
+no /Lang; the typesetting reports the language of each piece of text in the order of the tree
+(``typeset/weasy.py`` ``_languages``), and the graft sets it here."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pikepdf
+from pikepdf import Dictionary, Name
+
+from .tree import children
+
+_MIXED = object()  # an element holding text in more than one language
+
+
+def assign(root, part: pikepdf.Pdf, runs: list[list[list]] | None) -> dict:
+    """Each piece of text's element (a text span of WeasyPrint's, or a link holding its text) and
+    its language, by objgen: the ``runs`` ([count, language] per page) taken in tree order. Empty
+    where the tree's pieces and the runs do not match in number, page by page."""
+    if runs is None:
+        return {}
+    pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
+    found: list[list] = [[] for _ in runs]  # per page: the elements of its pieces, one a piece
+
+    def visit(node) -> None:
+        kids = children(node)
+        page = pages.get(node.Pg.objgen) if "/Pg" in node else None
+        if node.get("/S") == Name.Span and len(kids) == 1 and isinstance(kids[0], int) and page is not None:
+            found[page].append(node)
+            return
+        for kid in kids:
+            if isinstance(kid, int) and node.get("/S") == Name.Link and page is not None:
+                found[page].append(node)
+            elif isinstance(kid, Dictionary) and "/S" in kid:
+                visit(kid)
+
+    for document in children(root):
+        if isinstance(document, Dictionary) and "/S" in document:
+            visit(document)
+    spoken: dict = {}
+    for elements, page_runs in zip(found, runs):
+        languages = [language for count, language in page_runs for _ in range(count)]
+        if len(languages) != len(elements):
+            return {}
+        for element, language in zip(elements, languages):
+            spoken.setdefault(element.objgen, set()).add(language)
+    return {objgen: languages.pop() if len(languages) == 1 else _MIXED for objgen, languages in spoken.items()}
+
+
+def mark(root, spoken: dict, base: str) -> None:
+    """/Lang set where the language changes: on each element whose text is mostly in a language
+    other than the one it is in (the book's, ``base``, at the top), and so on down. Variants of
+    one language (en, en-US: the stylesheet's choice of hyphenation) are not a change."""
+    if not spoken:
+        return
+    counts: dict = {}
+
+    def gather(node) -> Counter:
+        found = Counter()
+        if node.objgen in spoken and spoken[node.objgen] is not _MIXED:
+            found[spoken[node.objgen] or base] += 1
+        for kid in children(node):
+            if isinstance(kid, Dictionary) and "/S" in kid:
+                found.update(gather(kid))
+        counts[node.objgen] = found
+        return found
+
+    def set_lang(node, inherited: str) -> None:
+        found = counts.get(node.objgen)
+        if not found:
+            return
+        main = max(found, key=lambda language: (found[language], language))
+        if _primary(main) != _primary(inherited):
+            node.Lang = pikepdf.String(main)
+            inherited = main
+        if len(found) > 1:
+            for kid in children(node):
+                if isinstance(kid, Dictionary) and "/S" in kid:
+                    set_lang(kid, inherited)
+
+    for document in children(root):
+        if isinstance(document, Dictionary) and "/S" in document:
+            gather(document)
+            for kid in children(document):  # the part's Document stays behind: its sections go into the book's
+                if isinstance(kid, Dictionary) and "/S" in kid:
+                    set_lang(kid, base)
+
+
+def _primary(language: str) -> str:
+    return language.split("-")[0].lower()
