@@ -44,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict", action="store_true", help="fail (exit status 1) on any warning, as on an error")
     parser.add_argument("--audit", action="store_true", help="report what the page audit finds (holes above notes, hyphens at a "
                                                                "page turn, loose lines…) as warnings; -v lists it in any case")
+    parser.add_argument("--archival", action="store_true", help="write PDF/A-2a files (for an archive), as well as "
+                                                                  "accessible ones (PDF/UA-1)")
     parser.add_argument("--root", type=Path, default=TOOL_ROOT, help="the project folder (default: this tool's folder)")
     parser.add_argument("--paper", choices=["A4", "Letter"], help="paper size, overriding the setting")
     parser.add_argument("--port", type=int, default=8000, help="watch: the preview's port on 127.0.0.1 (0: any free port)")
@@ -55,7 +57,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     strict = args.strict
-    overrides = {**({"paper": args.paper} if args.paper else {}), **({"page_audit": True} if args.audit else {})} or None
+    overrides = {**({"paper": args.paper} if args.paper else {}), **({"page_audit": True} if args.audit else {}),
+                 **({"archival": True} if args.archival else {})} or None
     try:
         settings = load_settings(args.root, overrides)
         strict = args.strict or settings.strict
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             targets = tuple(target for target in targets if target != "booklet")
         output_dir = settings.path("output_dir")
         clear_damaged_cache(output_dir)
-        digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper})
+        digest = fingerprint.inputs_digest(settings, {"output": args.output, "paper": settings.paper, "archival": settings.archival})
         last = None if args.force else fingerprint.up_to_date(output_dir, digest)
         if last is not None:
             outputs, warnings = last

@@ -20,7 +20,7 @@ from .assemble import (SLOT_DIGITS, assemble, body_parts, contents_ids, folio_la
 from .book import Book, cache_dir, gather
 from .files import TOOL_FOLDERS, Outputs
 from .handouts import Handout, gather_handouts
-from .pdf import compact, impose, merge, tags
+from .pdf import archive, compact, impose, merge, tags
 from .problems import ERROR, BuildError, Problem, warning
 from .project import Settings, font_files, template_environment
 from .typeset import parts as typeset
@@ -161,6 +161,8 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             tagged = tags.graft(data, [tags.Part(part.data, offset, part.continued, part.seams, part.languages)
                                       for part, offset in zip(laid[name], placed[name].offsets)],
                                 settings.language)
+            if settings.archival:
+                tagged = archive.archival(tagged)
             if name == "dossier":
                 merged = data  # the print variant's source: a print shop's file needs no tags
                 pdf_path = out_dir / "dossier.pdf"
@@ -266,6 +268,8 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
     plain = io.BytesIO()
     writer.write(plain)
     tagged = tags.finish(plain.getvalue(), laid.languages, settings.language)
+    if settings.archival:
+        tagged = archive.archival(tagged)
     outputs.write(path, lambda handle: compact.write(tagged, handle))
     result.outputs.append(path)
     orientation = "landscape" if laid.sizes[0][0] > laid.sizes[0][1] else "portrait"

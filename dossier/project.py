@@ -46,6 +46,7 @@ class Settings:
     strict: bool = False  # any warning fails the build (as --strict does)
     booklet: bool = True  # `build.py` (all) makes the booklet too; `build.py booklet` makes it anyway
     page_audit: bool = False  # the page audit's findings are warnings (as --audit makes them); -v lists them anyway
+    archival: bool = False  # PDF/A-2a as well as PDF/UA-1 (as --archival makes them): for schools' and libraries' archives
     # The bibliography in sections, as biblatex's \printbibliography[keyword=…]: (title, keyword,
     # note) each; an entry goes in the first whose keyword its `keywords` field holds (a section
     # without a keyword takes the rest); a section with no entries is left out.
@@ -179,7 +180,7 @@ def _setting(name: str, value):
             if not isinstance(item, str):
                 raise ValueError(f"a string or a list of strings, not an array holding {_kind(item)}")
         return tuple(value)
-    if name in ("ibid", "strict", "full_note_each_chapter", "page_audit", "booklet"):
+    if name in ("ibid", "strict", "full_note_each_chapter", "page_audit", "booklet", "archival"):
         if not isinstance(value, bool):
             raise ValueError(f"true or false, not {_kind(value)}")
         return value

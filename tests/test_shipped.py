@@ -488,3 +488,43 @@ def test_each_foreign_name_and_title_is_marked_in_its_language(shipped):
     with pikepdf.open(out / "dossier.pdf") as pdf:
         sections = [kid for kid in pdf.Root.StructTreeRoot.K[0].K if kid.get("/S") == "/Sect"]
         assert sections and not any("/Lang" in kid for kid in sections)
+
+
+def assert_pdfa_2a(path: Path) -> None:
+    """What PDF/A-2a asks of a file that the tagging does not already give (no validator of the
+    standard runs here: veraPDF is Java and is not installed): an sRGB output intent with its ICC
+    profile, the part and conformance in XMP with an extension schema declaring pdfuaid, the same
+    title in XMP as in the document information, uncompressed metadata, links that print, every
+    font embedded, nothing encrypted."""
+    with pikepdf.open(path) as pdf:
+        intent = pdf.Root.OutputIntents[0]
+        assert intent.S == "/GTS_PDFA1" and intent.DestOutputProfile.N == 3
+        assert intent.DestOutputProfile.read_bytes()[36:40] == b"acsp"  # an ICC profile
+        assert "/Filter" not in pdf.Root.Metadata and not pdf.is_encrypted
+        with pdf.open_metadata() as meta:
+            assert (meta["pdfaid:part"], meta["pdfaid:conformance"], meta["pdfuaid:part"]) == ("2", "A", "1")
+            assert meta["dc:title"] == str(pdf.docinfo.Title)
+        assert b"<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>" in pdf.Root.Metadata.read_bytes()
+        assert all(int(a.F) & 4 for page in pdf.pages for a in page.obj.get("/Annots", []))
+        fonts = [font for page in pdf.pages for font in page.obj.Resources.get("/Font", {}).values()]
+        for font in fonts:
+            descriptor = (font.DescendantFonts[0] if "/DescendantFonts" in font else font).FontDescriptor
+            assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")), font.get("/BaseFont")
+            assert "/ToUnicode" in font
+
+
+def test_the_archival_variant_of_the_shipped_dossier(shipped):
+    """``--archival`` makes the book and the handouts PDF/A-2a as well as PDF/UA-1: still
+    tagged as before (pdfua), the same bytes each time."""
+    from dossier.pdf import archive
+
+    out, _ = shipped
+    for source in _tagged_outputs(out):
+        data = source.read_bytes()
+        made = archive.archival(data)
+        assert made == archive.archival(data)
+        path = out.parent / f"archival-{source.name}"
+        path.write_bytes(made)
+        assert_pdfa_2a(path)
+        report = pdfua.validate(str(path))
+        assert report.exit_code == 0 and not report.findings, (source.name, [str(f) for f in report.findings][:5])

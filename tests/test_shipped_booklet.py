@@ -13,7 +13,8 @@ from dossier.project import load_settings
 from dossier.typeset.pool import Pool
 from pdfcheck import body_size
 import pdfua
-from test_shipped import REPO, assert_audit_holds, assert_marks_in_the_tree, seeded
+from dossier.pdf import archive
+from test_shipped import REPO, assert_audit_holds, assert_marks_in_the_tree, assert_pdfa_2a, seeded
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,9 @@ def test_the_booklet_is_tagged_its_pages_content_on_its_sheets(booklet):
     report = pdfua.validate(str(path))
     assert report.exit_code == 0 and not report.findings, [str(f) for f in report.findings][:5]
     assert_marks_in_the_tree(path, links=False)
+    archived = out.parent / "archival-booklet.pdf"
+    archived.write_bytes(archive.archival(path.read_bytes()))
+    assert_pdfa_2a(archived)
     with pikepdf.open(path) as pdf:
         assert pdf.Root.MarkInfo.Marked and str(pdf.Root.Lang) == "en"
         assert not any("/XObject" in page.obj.Resources and any(
