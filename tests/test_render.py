@@ -94,6 +94,13 @@ def test_problems_name_file_and_line(body, message):
     assert message in problems
 
 
+def test_an_image_without_words_for_a_screen_reader_is_a_warning_at_its_line():
+    _, problems, _ = render("x\n\n![](map.png)\n\n![The 1920 border](map.png) <img src='a.png'> <img alt='' src='b.png'>\n")
+    found = [p for p in problems if "no words for what it shows" in p]
+    assert [p.split(": warning: the image ")[0] + " " + p.split("the image ")[1].split()[0] for p in found] == [
+        "content/01-x.md:7 map.png", "content/01-x.md:9 a.png", "content/01-x.md:9 b.png"]
+
+
 def test_all_problems_reported_together():
     _, problems, _ = render("[@nope1] and [@nope2]\n\n[^x]: never called\n")
     assert len([p for p in problems if "unknown citation key" in p]) == 2

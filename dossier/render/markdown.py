@@ -110,7 +110,7 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
     if too_deep:
         return None, problems + too_deep
     definitions, found = _lift_definitions(lines, chapter)
-    problems += found
+    problems += found + _images_without_words(lines, chapter)
     notes = ChapterNotes()
     converter = _markdown(chapter)
     body_text, called, found = _take_notes("\n".join(lines), chapter, definitions, notes, style, known_keys, converter)
@@ -136,6 +136,26 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
 def note_html(chapter_id: str, number: int, text: str) -> str:
     """A note at its call: an empty marker (so the audit can find the call's page), then the note."""
     return f'<a class="note-call" id="call-{chapter_id}-{number}"></a><span class="footnote" id="note-{chapter_id}-{number}">{text}</span>'
+
+
+# ![](file), or <img …> whose alt is missing or blank: no words for what the image shows
+EMPTY_IMAGE_RE = re.compile(r"!\[\s*\]\(\s*<?([^)\s>]*)")
+IMG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+ALT_RE = re.compile(r"""\balt\s*=\s*(?:"[^"]*[^"\s]|'[^']*[^'\s]|[^\s>"'])""", re.IGNORECASE)
+SRC_RE = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
+
+
+def _images_without_words(lines: list[str], chapter: Chapter) -> list[Problem]:
+    """A warning for each image with no alternative text: a screen reader says nothing of it,
+    and the tagged PDF asks for it (PDF/UA)."""
+    found = []
+    for number, line in enumerate(lines):
+        names = [match.group(1) for match in EMPTY_IMAGE_RE.finditer(line)]
+        names += [(SRC_RE.search(tag.group(0)) or [None, ""])[1] for tag in IMG_RE.finditer(line) if not ALT_RE.search(tag.group(0))]
+        found += [warning(chapter.location.path, chapter.body_line + number,
+                          f"the image {name} has no words for what it shows, so a screen reader skips it: write them "
+                          "between the brackets, as in ![a map of the 1920 border](map.png)") for name in names]
+    return found
 
 
 def _too_deep(lines: list[str], chapter: Chapter) -> list[Problem]:
