@@ -454,6 +454,7 @@ def test_the_tree_reads_as_the_book_each_note_after_the_paragraph_that_calls_it(
     reading.feed((out / "dossier.html").read_text(encoding="utf-8"))
     pieces = tree_text(out / "dossier.pdf")
     assert letters("".join(text for _, text, _ in pieces)) == letters("".join(reading.text))
+    assert not [text for _, text, _ in pieces if ". . ." in text]  # the contents' leaders: artifacts, not read
 
 
 def test_a_screen_reader_on_one_chapter_page(shipped):

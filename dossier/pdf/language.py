@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pikepdf
-from pikepdf import Dictionary, Name
+from pikepdf import Array, Dictionary, Name
 
 from .tree import children
 
@@ -16,35 +16,48 @@ _MIXED = object()  # an element holding text in more than one language
 
 def assign(root, part: pikepdf.Pdf, runs: list[list[list]] | None) -> dict:
     """Each piece of text's element (a text span of WeasyPrint's, or a link holding its text) and
-    its language, by objgen: the ``runs`` ([count, language] per page) taken in tree order. Empty
-    where the tree's pieces and the runs do not match in number, page by page."""
+    its language, by objgen: the ``runs`` ([count, language, leader] per page) taken in tree
+    order. The pieces of a leader (the contents' dots) are taken out of the tree: a reader would
+    read each dot; their marked content becomes an artifact. Nothing is done where the tree's
+    pieces and the runs do not match in number, page by page."""
     if runs is None:
         return {}
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
-    found: list[list] = [[] for _ in runs]  # per page: the elements of its pieces, one a piece
+    found: list[list] = [[] for _ in runs]  # per page: (element, its mcid) a piece
 
     def visit(node) -> None:
         kids = children(node)
         page = pages.get(node.Pg.objgen) if "/Pg" in node else None
         if node.get("/S") == Name.Span and len(kids) == 1 and isinstance(kids[0], int) and page is not None:
-            found[page].append(node)
+            found[page].append((node, kids[0]))
             return
         for kid in kids:
             if isinstance(kid, int) and node.get("/S") == Name.Link and page is not None:
-                found[page].append(node)
+                found[page].append((node, kid))
             elif isinstance(kid, Dictionary) and "/S" in kid:
                 visit(kid)
 
     for document in children(root):
         if isinstance(document, Dictionary) and "/S" in document:
             visit(document)
+    pieces = [[(language, leader) for count, language, leader in page_runs for _ in range(count)] for page_runs in runs]
+    if any(len(said) != len(elements) for said, elements in zip(pieces, found)):
+        return {}
     spoken: dict = {}
-    for elements, page_runs in zip(found, runs):
-        languages = [language for count, language in page_runs for _ in range(count)]
-        if len(languages) != len(elements):
-            return {}
-        for element, language in zip(elements, languages):
-            spoken.setdefault(element.objgen, set()).add(language)
+    numbers = root.ParentTree.get("/Nums", Array())
+    marks = {int(numbers[i]): numbers[i + 1] for i in range(0, len(numbers), 2)}
+    for page, elements, said in zip(part.pages, found, pieces):
+        for (element, mcid), (language, leader) in zip(elements, said):
+            if not leader:
+                spoken.setdefault(element.objgen, set()).add(language)
+            elif element.S == Name.Link:  # its dots out of the link, and out of the parent tree
+                element.K = Array([kid for kid in children(element) if kid != mcid or not isinstance(kid, int)])
+                page_marks = marks.get(int(page.obj.get("/StructParents", -1)))
+                if isinstance(page_marks, Array) and mcid < len(page_marks):
+                    page_marks[mcid] = None
+            elif isinstance(element.get("/P"), Dictionary):  # a span of dots: out of the tree
+                parent = element.P
+                parent.K = Array([kid for kid in children(parent) if not (isinstance(kid, Dictionary) and kid.objgen == element.objgen)])
     return {objgen: languages.pop() if len(languages) == 1 else _MIXED for objgen, languages in spoken.items()}
 
 

@@ -260,28 +260,31 @@ def _seams(document) -> list[list[str]]:
 
 def _languages(document) -> list[list[list]]:
     """Per page, the language of each piece of text, in the order WeasyPrint's structure tree
-    holds them (its boxes depth first, the page margins left out), as runs: [count, language].
-    WeasyPrint writes no /Lang; the graft sets it where the language changes (``pdf/language.py``)."""
+    holds them (its boxes depth first, the page margins left out), and whether it is a leader's
+    (the contents' dots), as runs: [count, language, leader]. WeasyPrint writes no /Lang, and tags
+    a leader's dots as text; the graft sets the one and makes the other an artifact
+    (``pdf/language.py``)."""
     out = []
     for page in document.pages:
         runs: list[list] = []
-        stack = [page._page_box]
+        stack = [(page._page_box, False)]
         while stack:
-            box = stack.pop()
+            box, leader = stack.pop()
             box = getattr(box, "_box", box)  # an absolute box's placeholder: the box
             if isinstance(box, boxes.MarginBox):
                 continue
+            leader = leader or box.is_leader
             if isinstance(box, boxes.TextBox):
                 lang = box.style["lang"] or ""
-                if runs and runs[-1][1] == lang:
+                if runs and runs[-1][1:] == [lang, leader]:
                     runs[-1][0] += 1
                 else:
-                    runs.append([1, lang])
+                    runs.append([1, lang, leader])
                 continue
             kids = []
             for child in getattr(box, "children", ()):
                 kids += child.children if isinstance(child, boxes.LineBox) else [child]
-            stack.extend(reversed(kids))
+            stack.extend((kid, leader) for kid in reversed(kids))
         out.append(runs)
     return out
 
