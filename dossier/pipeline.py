@@ -267,7 +267,7 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
     plain = io.BytesIO()
     writer.write(plain)
-    tagged = tags.finish(plain.getvalue(), laid.languages, settings.language)
+    tagged = tags.finish(plain.getvalue(), laid.continued, laid.languages, settings.language)
     if settings.archival:
         tagged = archive.archival(tagged)
     outputs.write(path, lambda handle: compact.write(tagged, handle))

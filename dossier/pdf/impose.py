@@ -4,13 +4,14 @@ marks. Both are geometry on existing pages, so they cost no typesetting.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pypdf import PageObject, PdfWriter, Transformation
 from pypdf.generic import DecodedStreamObject, DictionaryObject, IndirectObject, NameObject, RectangleObject
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, Operator
+from pikepdf import Array, Dictionary, Name
 
 from . import compact, tags
 
@@ -49,20 +50,19 @@ def booklet(source, sheet_size: tuple[float, float], target) -> int:
         sheets = []
         for left, right in booklet_order(len(originals)):
             sheet = pdf.make_indirect(Dictionary(Type=Name.Page, MediaBox=Array([0, 0, width, height])))
-            operations, resources, marks = [], Dictionary(), 0
-            for index, x0, prefix in ((left, 0.0, "l"), (right, width / 2, "r")):
+            content, resources, marks = [], Dictionary(), 0
+            for index, x0 in ((left, 0.0), (right, width / 2)):
                 if index is None:
                     continue
                 page = originals[index]
                 box = [float(v) for v in page.mediabox]
                 ctm = _fit((box[0], box[1], box[2] - box[0], box[3] - box[1]), x0, width / 2, height).ctm
-                operations += [([], Operator("q")), (list(ctm), Operator("cm"))]
-                operations += _moved(page, prefix, marks, ctm, resources)
-                operations.append(([], Operator("Q")))
+                data, count = _moved(page, marks, ctm, resources)
+                content += [b"q %s cm\n" % " ".join(f"{v:.6f}" for v in ctm).encode(), data, b"\nQ\n"]
                 placed[page.obj.objgen] = (sheet, marks)
-                marks += _mark_count(page)
+                marks += count
             sheet.Resources = resources
-            sheet.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+            sheet.Contents = pdf.make_stream(b"".join(content))
             sheets.append(sheet)
         tags.onto_sheets(pdf, placed)
         for sheet in sheets:
@@ -73,44 +73,45 @@ def booklet(source, sheet_size: tuple[float, float], target) -> int:
         return len(sheets)
 
 
-_NAMED = {"Tf": ("/Font", 0), "Do": ("/XObject", 0), "gs": ("/ExtGState", 0), "cs": ("/ColorSpace", 0),
-          "CS": ("/ColorSpace", 0), "sh": ("/Shading", 0), "scn": ("/Pattern", -1), "SCN": ("/Pattern", -1),
-          "BDC": ("/Properties", 1), "DP": ("/Properties", 1)}  # operator -> the resource it names, and where
+MCID_RE = re.compile(rb"/MCID\s+(\d+)")
 
 
-def _moved(page, prefix: str, by: int, ctm, resources) -> list:
-    """The page's content operators, the resources they name renamed with ``prefix`` (and added
-    to ``resources``), its marked-content ids moved ``by``; patterns set to the page's place."""
-    own = page.obj.get("/Resources", Dictionary())
-    for kind, names in own.items():
+def _moved(page, by: int, ctm, resources) -> tuple[bytes, int]:
+    """The page's content, as bytes, to be written into a sheet's: its resources added to the
+    sheet's ``resources`` (one the sheet has under the same name, if not the same, renamed in the
+    content), its marked-content ids moved ``by``, its patterns set to its place (``ctm``). And
+    how many ids the page uses (one more than its highest). WeasyPrint writes ids as
+    "<</MCID 3>>", names as "/x0 Do": bytes need no parsing (ten times as fast)."""
+    contents = page.obj.get("/Contents")
+    streams = list(contents) if isinstance(contents, Array) else [contents] if contents is not None else []
+    data = b"\n".join(stream.read_bytes() for stream in streams)
+    renamed: dict[bytes, bytes] = {}
+    for kind, names in page.obj.get("/Resources", Dictionary()).items():
         target = resources.get(kind)
         if target is None:
             resources[kind] = target = Dictionary()
         for name, value in names.items():
             if kind == "/Pattern":  # patterns live in the page's space, not the drawing's
                 value.Matrix = Array(_times([float(v) for v in value.get("/Matrix", [1, 0, 0, 1, 0, 0])], list(ctm)))
-            target[Name("/" + prefix + name[1:])] = value
-    out = []
-    for operands, operator in pikepdf.parse_content_stream(page):
-        named = _NAMED.get(str(operator))
-        if named and len(operands) > max(named[1], 0):
-            kind, at = named
-            if isinstance(operands[at], Name) and operands[at] in own.get(kind, Dictionary()):
-                operands = list(operands)
-                operands[at] = Name("/" + prefix + str(operands[at])[1:])
-        if str(operator) == "BDC" and by and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]:
-            operands = [operands[0], Dictionary({**{k: v for k, v in operands[1].items()}, "/MCID": int(operands[1].MCID) + by})]
-        out.append((operands, operator))
-    return out
+            if name in target and not _same(target[name], value):
+                new = next(f"{name}.{n}" for n in range(1, 1000) if f"{name}.{n}" not in target)
+                renamed[name[1:].encode()] = new[1:].encode()
+                name = new
+            target[name] = value
+    if renamed:
+        names = re.compile(rb"/(" + b"|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True)) + rb")(?=[\s/\[\]<>(){}%]|$)")
+        data = names.sub(lambda m: b"/" + renamed[m.group(1)], data)
+    ids = [int(m.group(1)) for m in MCID_RE.finditer(data)]
+    if by:
+        data = MCID_RE.sub(lambda m: b"/MCID %d" % (int(m.group(1)) + by), data)
+    return data, max(ids, default=-1) + 1
 
 
-def _mark_count(page) -> int:
-    """How many marked-content ids the page's content uses (one more than the highest)."""
-    highest = -1
-    for operands, operator in pikepdf.parse_content_stream(page):
-        if str(operator) == "BDC" and isinstance(operands[1], Dictionary) and "/MCID" in operands[1]:
-            highest = max(highest, int(operands[1].MCID))
-    return highest + 1
+def _same(a, b) -> bool:
+    """Whether two resources are one (the same object, or equal direct values)."""
+    if a.is_indirect or b.is_indirect:
+        return a.is_indirect and b.is_indirect and a.objgen == b.objgen
+    return a.unparse() == b.unparse()
 
 
 def _times(a: list[float], b: list[float]) -> list[float]:

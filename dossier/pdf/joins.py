@@ -69,7 +69,8 @@ def _join_tables(kids: list, moved: dict, top: bool, seams: dict | None) -> list
         skipped = (Name.Note, Name.NonStruct) if top and not (isinstance(kid, Dictionary) and kid.get("/S") == Name.NonStruct) else (Name.Note,)
         before = next((k for k in reversed(out) if not (isinstance(k, Dictionary) and k.get("/S") in skipped)), None)
         page = kid.Pg.objgen if isinstance(kid, Dictionary) and "/Pg" in kid else None
-        first, _ = page not in pages, pages.add(page)
+        first = page not in pages
+        pages.add(page)
         if first and _continues(before, kid, seams):
             moved[kid.objgen] = before  # the parent tree's entries for the continuation's own content
             if kid.S == Name.Table:

@@ -12,6 +12,7 @@ from pikepdf import Array, Dictionary, Name
 from .tree import children
 
 _MIXED = object()  # an element holding text in more than one language
+_ALL = "*"  # the key under which ``assign`` says a whole part is in one language
 
 
 def assign(root, part: pikepdf.Pdf, runs: list[list[list]] | None) -> dict:
@@ -22,6 +23,9 @@ def assign(root, part: pikepdf.Pdf, runs: list[list[list]] | None) -> dict:
     pieces and the runs do not match in number, page by page."""
     if runs is None:
         return {}
+    said = {language for page_runs in runs for _, language, _ in page_runs}
+    if len({_primary(language) for language in said}) == 1 and not any(leader for page_runs in runs for *_, leader in page_runs):
+        return {_ALL: min(said)}  # all of it in one language (en, en-US: one), no leader: no need to look
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
     found: list[list] = [[] for _ in runs]  # per page: (element, its mcid) a piece
 
@@ -66,6 +70,13 @@ def mark(root, spoken: dict, base: str) -> None:
     other than the one it is in (the book's, ``base``, at the top), and so on down. Variants of
     one language (en, en-US: the stylesheet's choice of hyphenation) are not a change."""
     if not spoken:
+        return
+    if _ALL in spoken:  # the part in one language: its top elements say so, if it is not the book's
+        if _primary(spoken[_ALL] or base) != _primary(base):
+            for document in children(root):
+                for kid in children(document) if isinstance(document, Dictionary) else ():
+                    if isinstance(kid, Dictionary) and "/S" in kid:
+                        kid.Lang = pikepdf.String(spoken[_ALL])
         return
     counts: dict = {}
 

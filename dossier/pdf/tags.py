@@ -14,6 +14,7 @@ what title, and that it is PDF/UA-1 (its XMP metadata).
 from __future__ import annotations
 
 import io
+import re
 from typing import NamedTuple
 
 import pikepdf
@@ -208,16 +209,36 @@ def _artifacts(pdf: pikepdf.Pdf, document, tree: dict) -> set:
                  if not (isinstance(element, Dictionary) and element.is_indirect and element.objgen in reached)}
         if not loose:
             continue
-        operations = []
-        for operands, operator in pikepdf.parse_content_stream(page):
-            if (operator == pikepdf.Operator("BDC") and isinstance(operands[1], Dictionary)
-                    and int(operands[1].get("/MCID", -1)) in loose):
-                operands, operator = [Name.Artifact], pikepdf.Operator("BMC")
-            operations.append((operands, operator))
-        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+        if not _unmark(page, loose):
+            operations = []
+            for operands, operator in pikepdf.parse_content_stream(page):
+                if (operator == pikepdf.Operator("BDC") and isinstance(operands[1], Dictionary)
+                        and int(operands[1].get("/MCID", -1)) in loose):
+                    operands, operator = [Name.Artifact], pikepdf.Operator("BMC")
+                operations.append((operands, operator))
+            page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
         for mcid in loose:
             marks[mcid] = None
     return reached
+
+
+MARK_RE = re.compile(rb"/[A-Za-z]+\s*<<\s*/MCID\s+(\d+)\s*>>\s*BDC")
+
+
+def _unmark(page, loose: set[int]) -> bool:
+    """The page's marked-content sequences ``loose`` made artifacts in its content's bytes, as
+    WeasyPrint writes them ("/Span <</MCID 3>> BDC"): ten times as fast as parsing the content.
+    False, and nothing changed, where the bytes hold an id written another way."""
+    contents = page.obj.get("/Contents")
+    streams = list(contents) if isinstance(contents, Array) else [contents] if contents is not None else []
+    found = [(stream, stream.read_bytes()) for stream in streams]
+    if any(len(MARK_RE.findall(data)) != data.count(b"/MCID") for _, data in found):
+        return False
+    for stream, data in found:
+        changed = MARK_RE.sub(lambda m: b"/Artifact BMC" if int(m.group(1)) in loose else m.group(0), data)
+        if changed != data:
+            stream.write(changed)
+    return True
 
 
 def _scope(row) -> None:
@@ -235,16 +256,17 @@ def _scope(row) -> None:
                 cell.A = Dictionary(O=Name.Table, Scope=scope)
 
 
-def finish(data: bytes, languages: list[list[list]] | None = None, lang: str = "") -> bytes:
+def finish(data: bytes, continued: list[bool] | None = None, languages: list[list[list]] | None = None, lang: str = "") -> bytes:
     """A tagged PDF of one part (a handout), its tree WeasyPrint's, with its notes read after
-    their paragraphs, its elements' languages (``languages``, as ``Part`` has them, in a document
-    in ``lang``), its table headers' scope and its running heads marked artifacts."""
+    their paragraphs, its elements' languages (``continued`` and ``languages`` as ``Part`` has
+    them, in a document in ``lang``), its table headers' scope and its running heads marked
+    artifacts."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         root = pdf.Root.get("/StructTreeRoot")
         if root is None:
             return data
         spoken = language.assign(root, pdf, languages)
-        notes(root, None)
+        notes(root, continued)
         language.mark(root, spoken, lang or str(pdf.Root.get("/Lang", "")))
         for node in elements(root.K):
             if node.get("/S") == Name.TR:
