@@ -158,7 +158,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             data, keys = _merge(edition, environment, html_path, pages[name], parts[name], laid[name], placed[name],
                                 digits[name], roots, parts_cache, assets, pool)
             layer_keys += keys
-            tagged = tags.graft(data, [tags.Part(part.data, offset, part.continued, part.seams, part.languages)
+            tagged = tags.graft(data, [tags.Part(part.data, offset)
                                       for part, offset in zip(laid[name], placed[name].offsets)],
                                 settings.language)
             if settings.archival:
@@ -267,7 +267,7 @@ def _write_handout(settings: Settings, handout: Handout, laid: typeset.Laid, pat
     writer.add_metadata({**_metadata(settings), "/Title": handout.part.chapter.title})
     plain = io.BytesIO()
     writer.write(plain)
-    tagged = tags.finish(plain.getvalue(), laid.continued, laid.languages, settings.language)
+    tagged = plain.getvalue()  # tagged, its tree made ready where it was typeset (tags.prepare)
     if settings.archival:
         tagged = archive.archival(tagged)
     outputs.write(path, lambda handle: compact.write(tagged, handle))

@@ -376,6 +376,15 @@ def test_the_tree_has_the_books_headings_tables_figures_and_links_in_order(shipp
         assert roles.count("/Table") == len(re.findall(r"<table\b", html))
         assert roles.count("/Link") == len(re.findall(r"<a\b[^>]*\shref=", html))  # one a link, however many pieces
         assert roles.count("/Reference") == roles.count("/Note")  # each note's call
+        bibliography, items, stack = document.K[len(document.K) - 1], 0, []  # the last part: a list an entry
+        stack.append(bibliography)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                items += node.S == "/LI" and node.K[0].S == "/LBody"
+                kids = node.get("/K", [])
+                stack.extend(list(kids) if isinstance(kids, pikepdf.Array) else [kids])
+        assert items == html.count('class="bib-entry"') >= 12
         assert roles.count("/Note") == html.count('class="footnote"')  # a note split over a page is one
         notes = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/Note"]
         assert len({str(e.ID) for e in notes}) == len(notes)  # each its own id, as PDF/UA asks

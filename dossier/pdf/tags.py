@@ -20,7 +20,7 @@ from typing import NamedTuple
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
-from . import language
+from . import pieces
 from .joins import ROLES, flatten
 from .notes import links, notes
 from .tree import children, elements
@@ -28,16 +28,43 @@ from .tree import children, elements
 _PAGE, _ANNOT = "/DossierPage", "/DossierAnnot"  # placeholders for references out of a part's tree
 
 
+def prepare(data: bytes, continued: list[bool] | None = None, seams: list[list[str]] | None = None,
+            runs: list[list[list]] | None = None) -> bytes:
+    """A part's tagged PDF, as WeasyPrint wrote it, with its tree made what a reader expects: its
+    notes read after their paragraphs, one Link a link, languages marked, leaders left out, what
+    a page break split joined, the bibliography a list, header cells' scope set, running heads
+    made artifacts. Done where the part is typeset (in parallel, and cached with it), from what
+    the typesetting reports (None: not known): per note, whether it is the rest of one split over
+    a page (``continued``); per page, the tags of the elements that go over to it from the page
+    before (``seams``), and of each piece of its text its language and kind (``runs`` of [count,
+    language, kind]: kind "" for text, "leader" for a leader's dots, "entry" for a bibliography
+    entry's)."""
+    with pikepdf.open(io.BytesIO(data)) as part:
+        root = part.Root.get("/StructTreeRoot")
+        if root is None:
+            return data
+        said = pieces.read(root, part, runs)
+        notes(root, continued)
+        links(root, part)
+        pieces.mark_languages(root, said, str(part.Root.get("/Lang", "")))
+        flatten(root, None if seams is None else
+                {page.obj.objgen: {ROLES.get(tag, Name.NonStruct) for tag in tags} | ({Name.LBody} if "li" in tags else set())
+                 for page, tags in zip(part.pages, seams)})
+        pieces.make_lists(part, said)
+        for node in elements(root.K):
+            if node.get("/S") == Name.TR:
+                _scope(node)
+        numbers = root.ParentTree.get("/Nums", Array())
+        _artifacts(part, root.K, dict(zip(numbers[::2], numbers[1::2])))
+        out = io.BytesIO()
+        part.save(out, deterministic_id=True)
+        return out.getvalue()
+
+
 class Part(NamedTuple):
-    """A part as the graft takes it: its tagged PDF, the index of its first page in the book, and
-    what the typesetting reports (None: not known): per note, whether it is the rest of one split
-    over a page; per page, the tags of the elements that go over to it from the page before, and
-    the language of each piece of its text (runs of [count, language])."""
+    """A part as the graft takes it: its tagged PDF (``prepare``d), the index of its first page in the book."""
     data: bytes
     first: int
-    continued: list[bool] | None = None
-    seams: list[list[str]] | None = None
-    languages: list[list[list]] | None = None
 
 
 def graft(book: bytes, parts: list[Part], lang: str) -> bytes:
@@ -53,7 +80,7 @@ def graft(book: bytes, parts: list[Part], lang: str) -> bytes:
                 root = part.Root.get("/StructTreeRoot")
                 if root is None:
                     continue
-                kids, keys, part_ids = _copy(pdf, part, root, laid, f"part{index}-", lang)
+                kids, keys, part_ids = _copy(pdf, part, root, first, f"part{index}-")
                 ids += part_ids
                 for kid in kids:
                     kid.P = document
@@ -123,21 +150,13 @@ def onto_sheets(pdf: pikepdf.Pdf, placed: dict) -> None:
     tree.ParentTreeNextKey = len(nums) // 2
 
 
-def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, laid: Part, prefix: str, lang: str) -> tuple[list, list[tuple[int, object]], list]:
+def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, first: int, prefix: str) -> tuple[list, list[tuple[int, object]], list]:
     """The part's top-level structure elements and its parent tree's (key, value) pairs, copied
     into ``pdf``, their page and annotation references made the book's, their ids given
     ``prefix``; and the (id, element) pairs."""
-    first, seams = laid.first, laid.seams
     pages = {page.obj.objgen: index for index, page in enumerate(part.pages)}
     annots = {annot.objgen: (index, position) for index, page in enumerate(part.pages)
               for position, annot in enumerate(page.obj.get("/Annots", Array()))}
-    spoken = language.assign(root, part, laid.languages)
-    notes(root, laid.continued)
-    links(root, part)
-    language.mark(root, spoken, lang)
-    flatten(root, None if seams is None else
-             {page.obj.objgen: {ROLES.get(tag, Name.NonStruct) for tag in tags} | ({Name.LBody} if "li" in tags else set())
-              for page, tags in zip(part.pages, seams)})
     documents = [kid for kid in children(root) if kid.get("/S") == Name.Document] or children(root)
     for document in documents:  # its parent, the part's root, stays behind
         if "/P" in document:
@@ -164,8 +183,6 @@ def _copy(pdf: pikepdf.Pdf, part: pikepdf.Pdf, root, laid: Part, prefix: str, la
         if "/Obj" in node and _ANNOT in node.Obj:
             index, position = (int(n) for n in node.Obj[_ANNOT])
             node.Obj = book_pages[first + index].obj.Annots[position]
-        if node.get("/S") == Name.TR:
-            _scope(node)
         if "/ID" in node:
             ids.append((str(node.ID), node))
     keys = [int(numbers[i]) for i in range(0, len(numbers), 2)]
@@ -254,25 +271,3 @@ def _scope(row) -> None:
                 attributes.Scope = scope
             else:
                 cell.A = Dictionary(O=Name.Table, Scope=scope)
-
-
-def finish(data: bytes, continued: list[bool] | None = None, languages: list[list[list]] | None = None, lang: str = "") -> bytes:
-    """A tagged PDF of one part (a handout), its tree WeasyPrint's, with its notes read after
-    their paragraphs, its elements' languages (``continued`` and ``languages`` as ``Part`` has
-    them, in a document in ``lang``), its table headers' scope and its running heads marked
-    artifacts."""
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        root = pdf.Root.get("/StructTreeRoot")
-        if root is None:
-            return data
-        spoken = language.assign(root, pdf, languages)
-        notes(root, continued)
-        language.mark(root, spoken, lang or str(pdf.Root.get("/Lang", "")))
-        for node in elements(root.K):
-            if node.get("/S") == Name.TR:
-                _scope(node)
-        numbers = root.ParentTree.get("/Nums", Array())
-        _artifacts(pdf, root.K, dict(zip(numbers[::2], numbers[1::2])))
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True)
-        return out.getvalue()

@@ -36,7 +36,7 @@ from ..problems import Problem, warning
 from .pool import Pool, in_worker
 
 MAX_PAGES = 200  # a part longer than this is likely a mistake (a pasted file, a runaway loop): said, not refused
-CACHE_VERSION = "9"  # bump when what a part's cache entry holds changes
+CACHE_VERSION = "11"  # bump when what a part's cache entry holds changes
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,6 @@ class Laid:
     warnings: list[str] = field(default_factory=list)
     findings: list[list] = field(default_factory=list)  # the page audit's: [kind, page, text, figure]
     audit: dict = field(default_factory=dict)  # the page audit's figures (typeset/pages.py Audit.summary)
-    continued: list = field(default_factory=list)  # per note, in order: whether it is the rest of a note split over a page
-    seams: list = field(default_factory=list)  # per page: the tags of the elements that go over to it from the page before
-    languages: list = field(default_factory=list)  # per page: each piece of text's language and whether it is a leader's, as runs [count, language, leader]
     cached: bool = False
     data: bytes = field(default=b"", repr=False)  # the PDF's bytes, as checked: what the merge reads
 
@@ -352,22 +349,11 @@ def _laid(data: dict, pdf: Path, payload: bytes, cached: bool) -> Laid:
                 for kind, page, text, figure in data["findings"]]
     if any(kind not in _FINDINGS for kind, *_ in findings) or not isinstance(data["audit"], dict):
         raise ValueError("findings")
-    continued = data["continued"]
-    if not isinstance(continued, list) or any(type(rest) is not bool for rest in continued):
-        raise ValueError("continued")
-    seams = data["seams"]
-    if not isinstance(seams, list) or len(seams) != pages or any(not isinstance(tags, list) or any(type(t) is not str for t in tags) for tags in seams):
-        raise ValueError("seams")
-    languages = data["languages"]
-    if not isinstance(languages, list) or len(languages) != pages or any(
-            not isinstance(runs, list) or any(not isinstance(run, list) or len(run) != 3 or type(run[0]) is not int
-                                              or type(run[1]) is not str or type(run[2]) is not bool for run in runs) for runs in languages):
-        raise ValueError("languages")
     if (len(sizes) != pages or any(len(box) != 5 for box in anchors.values())
             or any(len(box) != 4 for _, _, box in links) or any(type(n) is not int for *_, n in notes)):
         raise ValueError("malformed")
     return Laid(pdf=pdf, pages=pages, sizes=sizes, anchors=anchors, links=links, notes_off_page=notes,
-                warnings=warnings, findings=findings, audit=data["audit"], continued=continued, seams=seams, languages=languages, cached=cached, data=payload)
+                warnings=warnings, findings=findings, audit=data["audit"], cached=cached, data=payload)
 
 
 def _number(value) -> float:

@@ -7,7 +7,6 @@ processes load it once, before their first part (``pool.py``).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
@@ -21,6 +20,7 @@ from weasyprint.formatting_structure import boxes
 
 from .. import audit
 from ..files import file_digest, write_atomically
+from ..pdf import tags
 from . import fitting, mend, pages, patches
 from .fetcher import ConfinedFetcher
 
@@ -78,9 +78,13 @@ def release(document: weasyprint.Document) -> None:
 
 
 def write_pdf(document: weasyprint.Document, html_text: str, pdf_path: Path) -> None:
-    """Write the PDF atomically; its identifier is derived from the HTML, so builds repeat."""
-    identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode()
-    write_atomically(pdf_path, lambda target: document.write_pdf(target, pdf_identifier=identifier, pdf_variant="pdf/ua-1"))
+    """Write the PDF atomically, tagged (PDF/UA-1) and its structure tree made what a reader
+    expects (``tags.prepare``, from what the layout says of notes, page breaks and text); its
+    identifier is derived from its content, so builds repeat."""
+    continued = [bool(rest) for rest in re.findall(r'<span class="footnote( footnote-continued)?"', html_text)]
+    seams, runs = _seams(document), _pieces(document)
+    write_atomically(pdf_path, lambda target: target.write(
+        tags.prepare(document.write_pdf(pdf_variant="pdf/ua-1"), continued, seams, runs)))
 
 
 # A piece for the copier (a handout: its template marks it ``data-shrink``) whose last page is less
@@ -217,7 +221,6 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
         stretched = mend.stretch(found, adjusted)
         if stretched is not None:  # nothing moves
             keep(stretched, mend.gap_badness, lambda trial_said: trial_said.anchors == laid_out.anchors)
-    seams, languages = _seams(document), _languages(document)
     try:
         write_pdf(document, adjusted, Path(pdf_path))
     finally:
@@ -234,8 +237,6 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
     return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
-            "continued": [bool(rest) for rest in re.findall(r'<span class="footnote( footnote-continued)?"', adjusted)],
-            "seams": seams, "languages": languages,
             "audit": found.summary(), "findings": found.findings}
 
 
@@ -258,33 +259,36 @@ def _seams(document) -> list[list[str]]:
     return seams
 
 
-def _languages(document) -> list[list[list]]:
-    """Per page, the language of each piece of text, in the order WeasyPrint's structure tree
-    holds them (its boxes depth first, the page margins left out), and whether it is a leader's
-    (the contents' dots), as runs: [count, language, leader]. WeasyPrint writes no /Lang, and tags
-    a leader's dots as text; the graft sets the one and makes the other an artifact
-    (``pdf/language.py``)."""
+def _pieces(document) -> list[list[list]]:
+    """Per page, of each piece of text, in the order WeasyPrint's structure tree holds them (its
+    boxes depth first, the page margins left out), its language and its kind: "leader" for a
+    leader's (the contents' dots), "entry" for a bibliography entry's, "" for the rest; as runs:
+    [count, language, kind]. WeasyPrint knows nothing of these when it writes the tree; the graft
+    sets /Lang, makes the dots artifacts and the entries a list (``pdf/pieces.py``)."""
     out = []
     for page in document.pages:
         runs: list[list] = []
-        stack = [(page._page_box, False)]
+        stack = [(page._page_box, "")]
         while stack:
-            box, leader = stack.pop()
+            box, kind = stack.pop()
             box = getattr(box, "_box", box)  # an absolute box's placeholder: the box
             if isinstance(box, boxes.MarginBox):
                 continue
-            leader = leader or box.is_leader
+            if box.is_leader:
+                kind = "leader"
+            elif not kind and box.element is not None and box.element_tag == "p" and "bib-entry" in (box.element.get("class") or "").split():
+                kind = "entry"
             if isinstance(box, boxes.TextBox):
                 lang = box.style["lang"] or ""
-                if runs and runs[-1][1:] == [lang, leader]:
+                if runs and runs[-1][1:] == [lang, kind]:
                     runs[-1][0] += 1
                 else:
-                    runs.append([1, lang, leader])
+                    runs.append([1, lang, kind])
                 continue
             kids = []
             for child in getattr(box, "children", ()):
                 kids += child.children if isinstance(child, boxes.LineBox) else [child]
-            stack.extend((kid, leader) for kid in reversed(kids))
+            stack.extend((kid, kind) for kid in reversed(kids))
         out.append(runs)
     return out
 
