@@ -100,20 +100,22 @@ def test_letter_paper_by_setting(project):
 
 
 def test_archival_by_flag_or_setting_pdfa_2a(project):
-    """``--archival`` makes the dossier PDF/A-2a (and still PDF/UA-1; the shipped handouts and
-    booklet in test_shipped); a build without it is plain PDF/UA again; ``archival = true`` in
-    ``[tool.dossier]`` is the setting."""
-    from dossier.project import load_settings
+    """``--archival`` makes the dossier and the handouts PDF/A-2a (and still PDF/UA-1);
+    ``archival = true`` in ``[tool.dossier]`` does the same, here for the booklet. (The shipped
+    outputs, built without it, are plain PDF/UA: test_shipped.)"""
     from test_shipped import assert_pdfa_2a
 
-    result = run_build(project, "pdf", "--archival")
+    handouts = project / "content" / "handouts"
+    handouts.mkdir()
+    (handouts / "sheet.md").write_text("---\ntitle: A Sheet\n---\nA handout with a note [@senn1962, 501].\n", encoding="utf-8")
+    result = run_build(project, "all", "--archival")
     assert result.returncode == 0, result.stderr
     assert_pdfa_2a(project / "output" / "dossier.pdf")
-    assert run_build(project, "pdf").returncode == 0
-    assert b"pdfaid" not in (project / "output" / "dossier.pdf").read_bytes()
+    assert_pdfa_2a(project / "output" / "handouts" / "sheet.pdf")
     settings = project / "pyproject.toml"
     settings.write_text(settings.read_text(encoding="utf-8").replace("[tool.dossier]\n", "[tool.dossier]\narchival = true\n"), encoding="utf-8")
-    assert load_settings(project).archival
+    assert run_build(project, "booklet").returncode == 0
+    assert_pdfa_2a(project / "output" / "dossier-booklet.pdf")
 
 
 def test_the_booklet_is_left_out_of_a_full_build_by_setting_and_made_when_asked(project):

@@ -324,14 +324,18 @@ def assert_marks_in_the_tree(path: Path, links: bool | None) -> None:
     share a key; each link annotation is in a Link."""
     with pikepdf.open(path) as pdf:
         reached, tree = _structure(pdf)
-        named = set()  # (page, id) of each piece of marked content the tree's elements name
+        named: dict = {}  # (page, id) of each piece of marked content -> the element that names it, once
         for element in reached.values():
             kids = element.get("/K", pikepdf.Array())
             for kid in (kids if isinstance(kids, pikepdf.Array) else [kids]):
                 if isinstance(kid, int):
-                    named.add((element.Pg.objgen, int(kid)))
+                    key = (element.Pg.objgen, int(kid))
                 elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
-                    named.add((kid.Pg.objgen, int(kid.MCID)))
+                    key = (kid.Pg.objgen, int(kid.MCID))
+                else:
+                    continue
+                assert key not in named, (path.name, "named twice", key)
+                named[key] = element.objgen
         keys = [int(page.obj.StructParents) for page in pdf.pages if "/StructParents" in page.obj]
         keys += [int(a.StructParent) for page in pdf.pages for a in page.obj.get("/Annots", []) if "/StructParent" in a]
         assert len(keys) == len(set(keys)) and set(keys) <= set(tree), path.name
@@ -343,7 +347,7 @@ def assert_marks_in_the_tree(path: Path, links: bool | None) -> None:
                     mcid = int(operands[1].MCID)
                     element = marks[mcid]
                     assert isinstance(element, pikepdf.Dictionary) and element.objgen in reached, (path.name, operands)
-                    assert (page.obj.objgen, mcid) in named, (path.name, mcid)
+                    assert named.get((page.obj.objgen, mcid)) == element.objgen, (path.name, mcid)  # the tree and the parent tree agree
                     marked += 1
                 elif str(operator) in ("BDC", "BMC"):
                     assert operands[0] == "/Artifact", (path.name, operands)
@@ -531,6 +535,7 @@ def test_the_archival_variant_of_the_shipped_dossier(shipped):
     out, _ = shipped
     for source in _tagged_outputs(out):
         data = source.read_bytes()
+        assert b"pdfaid" not in data  # built without the setting: PDF/UA only
         made = archive.archival(data)
         assert made == archive.archival(data)
         path = out.parent / f"archival-{source.name}"

@@ -6,14 +6,17 @@ import weasyprint
 from pypdf import PdfWriter
 
 from dossier.pdf import tags
+from dossier.typeset.weasy import _pieces, _seams
 
 PAGE = "@page { size: 80mm 60mm; margin: 5mm } body { font: 10pt/12pt serif }"
 
 
 def grafted(body: str) -> pikepdf.Pdf:
-    """``body`` typeset tagged, as a part is, its pages merged as the book's are, its tree grafted."""
+    """``body`` typeset tagged and its tree prepared, as a part is (with what its layout says of
+    page breaks and text), its pages merged as the book's are, its tree grafted."""
     html = f"<html lang=en><head><title>T</title><style>{PAGE}</style></head><body>{body}</body></html>"
-    part = tags.prepare(weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1"))
+    document = weasyprint.HTML(string=html).render()
+    part = tags.prepare(document.write_pdf(pdf_variant="pdf/ua-1"), None, _seams(document), _pieces(document))
     writer, merged = PdfWriter(), io.BytesIO()
     writer.append(io.BytesIO(part))
     writer.write(merged)
@@ -55,14 +58,12 @@ def test_a_chapter_and_a_name_in_another_language_say_so():
     """/Lang where the language changes, from what the typesetting reports of each piece of text:
     a section in Lithuanian, a Polish name inside it, an English section; nothing where the
     language is the book's, or a variant of it (en-US in an English book)."""
-    from dossier.typeset.weasy import _pieces
-
     body = ("<section lang=lt><h1>Taikos sutartis</h1><p>Sutartis pasirašyta Maskvoje. "
             "Lenkų vardas <span lang=pl>Żeligowski</span> minimas.</p></section>"
             "<section lang=en-US><h1>Peace</h1><p>The treaty was signed in Moscow.</p></section>")
     html = f"<html lang=en><head><title>T</title><style>{PAGE}</style></head><body>{body}</body></html>"
     document = weasyprint.HTML(string=html).render()
-    part = tags.prepare(document.write_pdf(pdf_variant="pdf/ua-1"), runs=_pieces(document))
+    part = tags.prepare(document.write_pdf(pdf_variant="pdf/ua-1"), None, _seams(document), _pieces(document))
     writer, merged = PdfWriter(), io.BytesIO()
     writer.append(io.BytesIO(part))
     writer.write(merged)
@@ -71,3 +72,4 @@ def test_a_chapter_and_a_name_in_another_language_say_so():
     assert [str(s.get("/Lang", "")) for s in sections] == ["lt", ""]
     polish = [e for role in ("/Span", "/NonStruct", "/P") for e in elements(pdf, role) if "/Lang" in e]
     assert [str(e.Lang) for e in polish] == ["pl"]
+

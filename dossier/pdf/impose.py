@@ -57,7 +57,7 @@ def booklet(source, sheet_size: tuple[float, float], target) -> int:
                 page = originals[index]
                 box = [float(v) for v in page.mediabox]
                 ctm = _fit((box[0], box[1], box[2] - box[0], box[3] - box[1]), x0, width / 2, height).ctm
-                data, count = _moved(page, marks, ctm, resources)
+                data, count = _moved(pdf, page, marks, ctm, resources)
                 content += [b"q %s cm\n" % " ".join(f"{v:.6f}" for v in ctm).encode(), data, b"\nQ\n"]
                 placed[page.obj.objgen] = (sheet, marks)
                 marks += count
@@ -76,7 +76,7 @@ def booklet(source, sheet_size: tuple[float, float], target) -> int:
 MCID_RE = re.compile(rb"/MCID\s+(\d+)")
 
 
-def _moved(page, by: int, ctm, resources) -> tuple[bytes, int]:
+def _moved(pdf: pikepdf.Pdf, page, by: int, ctm, resources) -> tuple[bytes, int]:
     """The page's content, as bytes, to be written into a sheet's: its resources added to the
     sheet's ``resources`` (one the sheet has under the same name, if not the same, renamed in the
     content), its marked-content ids moved ``by``, its patterns set to its place (``ctm``). And
@@ -85,19 +85,26 @@ def _moved(page, by: int, ctm, resources) -> tuple[bytes, int]:
     contents = page.obj.get("/Contents")
     streams = list(contents) if isinstance(contents, Array) else [contents] if contents is not None else []
     data = b"\n".join(stream.read_bytes() for stream in streams)
-    renamed: dict[bytes, bytes] = {}
-    for kind, names in page.obj.get("/Resources", Dictionary()).items():
+    own = page.obj.get("/Resources", Dictionary())
+    # A name the sheet has for something else (of any kind: the content names it, not its kind) is
+    # renamed in every kind, and a pattern always (it is placed anew: patterns live in the page's
+    # space, not the drawing's, so each placement has its own copy, moved with the page).
+    clash = {name for kind, names in own.items() for name, value in names.items()
+             if kind == "/Pattern" or (name in resources.get(kind, {}) and not _same(resources[kind][name], value))}
+    taken = {name for names in resources.values() for name in names.keys()} | {name for names in own.values() for name in names.keys()}
+    new_names = {}
+    for name in sorted(clash):
+        new_names[name] = next(f"{name}.{n}" for n in range(1, 10000) if f"{name}.{n}" not in taken)
+        taken.add(new_names[name])
+    for kind, names in own.items():
         target = resources.get(kind)
         if target is None:
             resources[kind] = target = Dictionary()
         for name, value in names.items():
-            if kind == "/Pattern":  # patterns live in the page's space, not the drawing's
-                value.Matrix = Array(_times([float(v) for v in value.get("/Matrix", [1, 0, 0, 1, 0, 0])], list(ctm)))
-            if name in target and not _same(target[name], value):
-                new = next(f"{name}.{n}" for n in range(1, 1000) if f"{name}.{n}" not in target)
-                renamed[name[1:].encode()] = new[1:].encode()
-                name = new
-            target[name] = value
+            if kind == "/Pattern":
+                value = _placed_pattern(pdf, value, ctm)
+            target[new_names.get(name, name)] = value
+    renamed = {name[1:].encode(): new[1:].encode() for name, new in new_names.items()}
     if renamed:
         names = re.compile(rb"/(" + b"|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True)) + rb")(?=[\s/\[\]<>(){}%]|$)")
         data = names.sub(lambda m: b"/" + renamed[m.group(1)], data)
@@ -105,6 +112,16 @@ def _moved(page, by: int, ctm, resources) -> tuple[bytes, int]:
     if by:
         data = MCID_RE.sub(lambda m: b"/MCID %d" % (int(m.group(1)) + by), data)
     return data, max(ids, default=-1) + 1
+
+
+def _placed_pattern(pdf: pikepdf.Pdf, pattern, ctm):
+    """A copy of ``pattern`` for one placement of a page: its matrix followed by the page's."""
+    copy = pdf.make_stream(pattern.read_bytes()) if isinstance(pattern, pikepdf.Stream) else pdf.make_indirect(Dictionary())
+    for key, value in pattern.items():
+        if key not in ("/Filter", "/DecodeParms", "/Length"):
+            copy[key] = value
+    copy.Matrix = Array(_times([float(v) for v in pattern.get("/Matrix", [1, 0, 0, 1, 0, 0])], list(ctm)))
+    return copy
 
 
 def _same(a, b) -> bool:

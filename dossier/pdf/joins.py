@@ -96,8 +96,8 @@ def _continues(before, kid, seams: dict | None) -> bool:
     if not (isinstance(kid, Dictionary) and isinstance(before, Dictionary) and kid.get("/S") == before.get("/S")
             and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen and kid.is_indirect):
         return False
-    if seams is not None:
-        return kid.S in seams.get(kid.Pg.objgen, ()) and kid.S not in (Name.TH, Name.TD, Name.TR)
+    if seams is not None:  # (a table: one with a body to add the rows to)
+        return kid.S in seams.get(kid.Pg.objgen, ()) and (kid.S != Name.Table or "/TBody" in _parts(before))
     if kid.S == Name.Table:
         parts, earlier = _parts(kid), _parts(before)
         return ("/Caption" not in parts and "/TBody" in earlier and ("/THead" in parts) == ("/THead" in earlier)

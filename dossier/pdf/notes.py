@@ -14,18 +14,20 @@ def notes(root, continued: list[bool] | None) -> None:
     calls it (a call in a table cell, a caption or a list item: at the end of it), the call a
     /Reference. WeasyPrint tags a page's notes area as a NonStruct of the part's Document holding
     a Span a note, in the order of the part's notes; ``continued`` says per note whether it is
-    the rest of the one before (None: none is). Where the counts differ, nothing is changed."""
+    the rest of the one before (None: none is). Where the notes, their rests and their calls do
+    not add up, nothing is changed."""
     documents = [kid for kid in children(root) if isinstance(kid, Dictionary) and kid.get("/S") == Name.Document]
     areas = [kid for document in documents for kid in children(document)
              if isinstance(kid, Dictionary) and kid.get("/S") == Name.NonStruct and children(kid)
              and all(isinstance(item, Dictionary) and item.get("/S") == Name.Span for item in children(kid))]
     spans = [(area, span) for area in areas for span in children(area)]
     continued = [False] * len(spans) if continued is None else continued
-    if len(spans) != len(continued):
+    calls = _calls(documents)
+    if len(spans) != len(continued) or (continued and continued[0]) or len(calls) != continued.count(False):
         return
     moved, found, note = {}, [], None
     for (area, span), rest in zip(spans, continued):
-        if rest and note is not None:
+        if rest:
             items = [Dictionary(Type=Name.MCR, Pg=span.Pg, MCID=item) if isinstance(item, int) else item for item in children(span)]
             for item in items:
                 if isinstance(item, Dictionary) and "/S" in item:
@@ -41,14 +43,15 @@ def notes(root, continued: list[bool] | None) -> None:
             if isinstance(marker, Dictionary) and marker.get("/S") == Name.NonStruct:
                 marker.S = Name.Lbl
     redirect(root, moved)
-    calls = _calls(documents)
-    if len(calls) != len(found):
-        return
-    for call, note in zip(calls, found):
+    for (parent, call), note in zip(calls, found):
+        call.S = Name.Reference
         _place(note, call)
+    for parent, _ in calls:  # the anchors, and the empty calls of notes' rests, dropped
+        parent.K = Array([kid for kid in children(parent) if not _empty(kid)])
+    emptied = {area.objgen for area in areas}
     for document in documents:  # the notes areas, emptied
-        document.K = Array([kid for kid in children(document) if not (isinstance(kid, Dictionary) and kid.get("/S") == Name.NonStruct
-                                                                  and kid.objgen in {area.objgen for area in areas} and not children(kid))])
+        document.K = Array([kid for kid in children(document)
+                            if not (isinstance(kid, Dictionary) and kid.objgen in emptied and not children(kid))])
 
 
 def links(root, part: pikepdf.Pdf) -> None:
@@ -129,21 +132,21 @@ def _link_target(link, targets: dict) -> str | None:
 
 
 def _calls(documents) -> list:
-    """The notes' calls, in reading order, made /Reference elements. The book puts an empty
-    anchor before each call (``<a class="note-call">``: an empty Link); the anchors are dropped,
-    and so are the empty calls of notes' rests."""
+    """The notes' calls (with their parents), in reading order: the book puts an empty anchor
+    before each (``<a class="note-call">``: an empty Link), and the call follows it."""
     calls = []
     for node in elements(Array(documents)):
         kids = children(node)
-        empty = [isinstance(kid, Dictionary) and kid.get("/S") in (Name.Link, Name.NonStruct) and not children(kid) for kid in kids]
-        for position, kid in enumerate(kids):
-            if (position and empty[position - 1] and kids[position - 1].S == Name.Link
-                    and isinstance(kid, Dictionary) and kid.get("/S") == Name.NonStruct and not empty[position]):
-                kid.S = Name.Reference
-                calls.append(kid)
-        if any(empty):
-            node.K = Array([kid for kid, gone in zip(kids, empty) if not gone])
+        for before, kid in zip(kids, kids[1:]):
+            if (_empty(before) and before.S == Name.Link and isinstance(kid, Dictionary)
+                    and kid.get("/S") == Name.NonStruct and not _empty(kid)):
+                calls.append((node, kid))
     return calls
+
+
+def _empty(element) -> bool:
+    """An empty Link or NonStruct: a note's anchor, or the call of a note's rest (no number)."""
+    return isinstance(element, Dictionary) and element.get("/S") in (Name.Link, Name.NonStruct) and not children(element)
 
 
 def _place(note, call) -> None:

@@ -1,5 +1,5 @@
 """What the typesetting says of each piece of text (``typeset/weasy.py`` ``_pieces``), in the
-order of a part's structure tree, and what the graft makes of it: the language of each element
+order of a part's structure tree, and what ``tags.prepare`` makes of it: the language of each element
 (/Lang) where it differs from its parent's (a chapter in another language, a foreign name or
 title); a leader's dots (the contents') out of the tree, artifacts a reader skips; the
 bibliography's entries a list. WeasyPrint knows none of this when it writes the tree."""

@@ -243,7 +243,7 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
 def _seams(document) -> list[list[str]]:
     """Per page, the elements (their tags, outermost first) that go over to it from the page
     before: a paragraph, a list, a section split by the page break. The structure tree has one
-    element a page for each; the graft joins them (``pdf/tags.py``)."""
+    element a page for each; ``tags.prepare`` joins them."""
     seams, before = [], set()
     for page in document.pages:
         root = page._page_box.children[0] if page._page_box.children else None
@@ -263,7 +263,7 @@ def _pieces(document) -> list[list[list]]:
     """Per page, of each piece of text, in the order WeasyPrint's structure tree holds them (its
     boxes depth first, the page margins left out), its language and its kind: "leader" for a
     leader's (the contents' dots), "entry" for a bibliography entry's, "" for the rest; as runs:
-    [count, language, kind]. WeasyPrint knows nothing of these when it writes the tree; the graft
+    [count, language, kind]. WeasyPrint knows nothing of these when it writes the tree; ``tags.prepare``
     sets /Lang, makes the dots artifacts and the entries a list (``pdf/pieces.py``)."""
     out = []
     for page in document.pages:
