@@ -61,13 +61,7 @@ def test_a_chapter_and_a_name_in_another_language_say_so():
     body = ("<section lang=lt><h1>Taikos sutartis</h1><p>Sutartis pasirašyta Maskvoje. "
             "Lenkų vardas <span lang=pl>Żeligowski</span> minimas.</p></section>"
             "<section lang=en-US><h1>Peace</h1><p>The treaty was signed in Moscow.</p></section>")
-    html = f"<html lang=en><head><title>T</title><style>{PAGE}</style></head><body>{body}</body></html>"
-    document = weasyprint.HTML(string=html).render()
-    part = tags.prepare(document.write_pdf(pdf_variant="pdf/ua-1"), None, _seams(document), _pieces(document))
-    writer, merged = PdfWriter(), io.BytesIO()
-    writer.append(io.BytesIO(part))
-    writer.write(merged)
-    pdf = pikepdf.open(io.BytesIO(tags.graft(merged.getvalue(), [tags.Part(part, 0)], "en")))
+    pdf = grafted(body)
     sections = [kid for kid in pdf.Root.StructTreeRoot.K[0].K if kid.get("/S") == "/Sect"]  # in order
     assert [str(s.get("/Lang", "")) for s in sections] == ["lt", ""]
     polish = [e for role in ("/Span", "/NonStruct", "/P") for e in elements(pdf, role) if "/Lang" in e]
