@@ -389,6 +389,8 @@ def test_the_tree_has_the_books_headings_tables_figures_and_links_in_order(shipp
                 kids = node.get("/K", [])
                 stack.extend(list(kids) if isinstance(kids, pikepdf.Array) else [kids])
         assert items == html.count('class="bib-entry"') >= 12
+        # a list item over a page is one item, and no item is joined to another: as many as the HTML has
+        assert roles.count("/LI") == len(re.findall(r"<(?:li|dt|dd)\b", html)) + items
         assert roles.count("/Note") == html.count('class="footnote"')  # a note split over a page is one
         notes = [e for e in _structure(pdf)[0].values() if e.get("/S") == "/Note"]
         assert len({str(e.ID) for e in notes}) == len(notes)  # each its own id, as PDF/UA asks

@@ -50,8 +50,11 @@ def flatten(root, seams: dict | None) -> None:
     redirect(root, moved)
 
 
-ROLES = {"p": Name.P, "section": Name.Sect, "div": Name.Div, "blockquote": Name.BlockQuote, "ul": Name.L, "ol": Name.L,
-          "dl": Name.L, "li": Name.LI, "table": Name.Table, "tbody": Name.TBody, "thead": Name.THead}  # as WeasyPrint tags them
+# What WeasyPrint makes of each element a page break can split: a list item is an LI holding an LBody.
+ROLES = {"p": [Name.P], "section": [Name.Sect], "div": [Name.Div], "blockquote": [Name.BlockQuote], "ul": [Name.L],
+         "ol": [Name.L], "dl": [Name.L], "li": [Name.LI, Name.LBody], "dt": [Name.LI, Name.LBody], "dd": [Name.LI, Name.LBody],
+         "main": [Name.Part], "article": [Name.Art], "table": [Name.Table], "tbody": [Name.TBody], "thead": [Name.THead],
+         "tfoot": [Name.TFoot]}
 
 
 def _join_tables(kids: list, moved: dict, top: bool, seams: dict | None) -> list:
@@ -91,13 +94,19 @@ def _join_tables(kids: list, moved: dict, top: bool, seams: dict | None) -> list
 
 def _continues(before, kid, seams: dict | None) -> bool:
     """Whether ``kid`` is the part of ``before`` that went over to the next page: as the
-    typesetting says (``seams``: per page, the roles of the elements that went over to it), or,
-    where it does not, as the tree suggests."""
+    typesetting says (``seams``: per page, how many elements of each role went over to it; each
+    join takes one, so that an item of a nested list at the top of a page is not joined to the
+    one before it when only the outer item went over), or, where it does not, as the tree
+    suggests."""
     if not (isinstance(kid, Dictionary) and isinstance(before, Dictionary) and kid.get("/S") == before.get("/S")
             and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen and kid.is_indirect):
         return False
-    if seams is not None:  # (a table: one with a body to add the rows to)
-        return kid.S in seams.get(kid.Pg.objgen, ()) and (kid.S != Name.Table or "/TBody" in _parts(before))
+    if seams is not None:  # as many of each role as went over, outermost first (a table: one with a body for the rows)
+        left = seams.get(kid.Pg.objgen, {})
+        if left.get(kid.S, 0) < 1 or (kid.S == Name.Table and "/TBody" not in _parts(before)):
+            return False
+        left[kid.S] -= 1
+        return True
     if kid.S == Name.Table:
         parts, earlier = _parts(kid), _parts(before)
         return ("/Caption" not in parts and "/TBody" in earlier and ("/THead" in parts) == ("/THead" in earlier)

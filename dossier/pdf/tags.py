@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from typing import NamedTuple
 
 import pikepdf
@@ -48,7 +49,7 @@ def prepare(data: bytes, continued: list[bool] | None = None, seams: list[list[s
         links(root, part)
         pieces.mark_languages(root, said, str(part.Root.get("/Lang", "")))
         flatten(root, None if seams is None else
-                {page.obj.objgen: {ROLES.get(tag, Name.NonStruct) for tag in tags} | ({Name.LBody} if "li" in tags else set())
+                {page.obj.objgen: Counter(role for tag in tags for role in ROLES.get(tag, [Name.NonStruct]))
                  for page, tags in zip(part.pages, seams)})
         pieces.make_lists(part, said)
         for node in elements(root.K):

@@ -247,7 +247,7 @@ def _seams(document) -> list[list[str]]:
     seams, before = [], set()
     for page in document.pages:
         root = page._page_box.children[0] if page._page_box.children else None
-        on_page = {id(box.element) for box in root.descendants()} if root is not None else set()
+        on_page = _printed(root) if root is not None else set()
         chain, box = [], root
         while box is not None:
             if box.element is not None and box.element_tag not in ("html", "body") and id(box.element) in before \
@@ -257,6 +257,21 @@ def _seams(document) -> list[list[str]]:
         seams.append([tag for tag, _ in chain])
         before = on_page
     return seams
+
+
+def _printed(root) -> set[int]:
+    """The elements (their ids) with something printed on the page: the ancestors of its text and
+    images. An element laid out at a page's foot with nothing in it has no element in the page's
+    structure tree, so it does not go over from there."""
+    found: set[int] = set()
+    stack = [(root, ())]
+    while stack:
+        box, above = stack.pop()
+        mine = (*above, id(box.element)) if box.element is not None else above
+        if (isinstance(box, boxes.TextBox) and box.text.strip()) or isinstance(box, boxes.ReplacedBox):
+            found.update(mine)
+        stack.extend((child, mine) for child in getattr(box, "children", ()))
+    return found
 
 
 def _pieces(document) -> list[list[list]]:
