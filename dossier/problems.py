@@ -8,6 +8,7 @@ Sphinx's ``-W`` does. Problems are plain data: they cross from the typesetting p
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -59,3 +60,15 @@ def errors_in(problems: Iterable[Problem]) -> list[Problem]:
 def in_order(problems: Iterable[Problem]) -> list[Problem]:
     """Errors first, then by file and line."""
     return sorted(problems, key=lambda p: (p.severity != ERROR, p.location.path, p.location.line))
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """" (did you mean 'x'?)", naming every one of ``known`` as close to ``word`` as the closest
+    (difflib's likeness, at least 0.6), in order; "" if none is close. One spelling told, when
+    another is just as likely, sends the user to the wrong one."""
+    scored = [(round(difflib.SequenceMatcher(None, word, name).ratio(), 9), name) for name in known]
+    best = max((score for score, _ in scored), default=0)
+    names = sorted(f"'{name}'" for score, name in scored if score == best and score >= 0.6)
+    if not names:
+        return ""
+    return f" (did you mean {names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' or ' + names[-1]}?)"

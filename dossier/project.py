@@ -14,7 +14,7 @@ import jinja2
 from markupsafe import Markup
 
 from .files import TOOL_ROOT, ReadError, inside, read_text
-from .problems import BuildError, Problem, error
+from .problems import BuildError, Problem, did_you_mean, error
 from .read.typography import smart_quotes, smart_values
 
 FONT_FILES = ("CharisSIL-Regular.ttf", "CharisSIL-Italic.ttf", "CharisSIL-Bold.ttf", "CharisSIL-BoldItalic.ttf")
@@ -139,7 +139,8 @@ def load_settings(root: Path, overrides: dict | None = None) -> Settings:
     for key, value in table.items():
         name = key.replace("-", "_")
         if name not in known:
-            problems.append(error("pyproject.toml", line_of(pyproject, key), f"unknown setting '{key}' in [tool.dossier]"))
+            problems.append(error("pyproject.toml", line_of(pyproject, key),
+                                  f"unknown setting '{key}' in [tool.dossier]{did_you_mean(name, sorted(known))}"))
             continue
         try:
             values[name] = _setting(name, value)

@@ -68,6 +68,7 @@ def test_missing_file_gives_the_defaults(tmp_path):
         ("paper = 'B5'", "paper must be A4 or Letter, not 'B5'"),
         ("paper = 4", "paper must be A4 or Letter, not an integer"),
         ("colour = 'red'", "unknown setting 'colour' in [tool.dossier]"),
+        ("papr = 'A4'", "unknown setting 'papr' in [tool.dossier] (did you mean 'paper'?)"),
     ],
 )
 def test_wrong_setting_is_named_with_its_line(tmp_path, line, message):

@@ -101,6 +101,13 @@ def test_an_image_without_words_for_a_screen_reader_is_a_warning_at_its_line():
         "content/01-x.md:7 map.png", "content/01-x.md:9 a.png", "content/01-x.md:9 b.png"]
 
 
+def test_a_misspelt_key_is_told_every_key_as_close_as_the_closest():
+    """Two spellings as likely: both named (one alone sends the user to the wrong one half the time)."""
+    _, found = render_chapter(chapter("x\n\nsee [@web-ltreaty].\n"), RecordingStyle(),
+                              {"web-lvtreaty": 1, "web-lttreaty": 1, "senn1962": 1})
+    assert [str(p) for p in found] == ["content/01-x.md:7: unknown citation key 'web-ltreaty' (did you mean 'web-lttreaty' or 'web-lvtreaty'?)"]
+
+
 def test_all_problems_reported_together():
     _, problems, _ = render("[@nope1] and [@nope2]\n\n[^x]: never called\n")
     assert len([p for p in problems if "unknown citation key" in p]) == 2

@@ -15,7 +15,6 @@ problem names ``content/<file>.md:<line>``:
 """
 from __future__ import annotations
 
-import difflib
 import html
 import re
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,7 @@ from markupsafe import Markup
 
 from ..cite.syntax import find_citations, parse_citation
 from ..model import Chapter, Citation, RenderedChapter
-from ..problems import Location, Problem, error, warning
+from ..problems import Location, Problem, did_you_mean, error, warning
 from ..read.chapters import slugify
 from .sandbox import DataSandbox
 
@@ -290,9 +289,7 @@ def _cite(inner, location, style, known_keys, in_note):
         return None, problems
     for item in citation.items:
         if item.key not in known_keys:
-            close = difflib.get_close_matches(item.key, list(known_keys), n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(error(location.path, location.line, f"unknown citation key '{item.key}'{hint}"))
+            problems.append(error(location.path, location.line, f"unknown citation key '{item.key}'{did_you_mean(item.key, known_keys)}"))
     if problems:
         return None, problems
     return style.cite(citation), []
