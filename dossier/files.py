@@ -48,7 +48,8 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def read_text(path: Path, root: Path) -> str:
-    """The text of a file the project names, confined to the project, decoded as UTF-8."""
+    """The text of a file the project names, confined to the project, decoded as UTF-8 (or as
+    UTF-16 where it starts with UTF-16's byte-order mark; a UTF-8 one is dropped)."""
     shown = display_path(path, root)
     if path.is_symlink() and not path.exists():
         raise ReadError(error(shown, 0, f"is a link to {os.readlink(path)}, which does not exist"))
@@ -67,6 +68,8 @@ def read_text(path: Path, root: Path) -> str:
     except OSError as exc:
         raise ReadError(error(shown, 0, f"cannot be read: {exc.strerror or exc}")) from None
     try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark, as Windows editors save it
+            return data.decode("utf-16").removeprefix("\ufeff")
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1

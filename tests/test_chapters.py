@@ -1,6 +1,7 @@
 """Reading chapters: file order, front matter, its errors."""
 import pytest
 
+from dossier.files import read_text
 from dossier.read.chapters import read_chapters
 
 
@@ -53,3 +54,13 @@ def test_two_chapters_with_one_name_are_an_error(tmp_path):
     _, problems = read_chapters(tmp_path / "content", tmp_path, "en")
     assert [str(p) for p in problems] == ["content/02-intro.md:1: chapter name 'intro' is also that of content/01-intro.md: "
                                           "rename one file (its name without the leading number names its notes and sections)"]
+
+
+def test_a_chapter_saved_as_utf16_or_with_a_utf8_mark_reads_as_its_text(tmp_path):
+    """Windows editors save "Unicode" as UTF-16 with a byte-order mark, or UTF-8 with one: both read
+    as the text they are (Lithuanian letters and all), not as an encoding error."""
+    text = "# Taika\n\nŽeligowski, Naruševičius, Gaņeckis.\n"
+    for name, data in (("utf16.md", text.encode("utf-16")), ("utf16be.md", b"\xfe\xff" + text.encode("utf-16-be")),
+                       ("bom.md", b"\xef\xbb\xbf" + text.encode("utf-8"))):
+        (tmp_path / name).write_bytes(data)
+        assert read_text(tmp_path / name, tmp_path) == text, name
