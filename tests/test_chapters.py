@@ -29,6 +29,11 @@ def test_chapters_ordered_by_file_name_with_front_matter_override(tmp_path):
         ("---\ntitle: x\nbody without end\n", "content/01-x.md:1: front matter opened with '---' is never closed"),
         ("---\ntitle: x\ncolour: red\n---\n", "content/01-x.md:3: unknown front matter key 'colour'"),
         ("---\n- a list\n---\n", "content/01-x.md:2: front matter must be a mapping"),
+        ('---\ntitle: "Riga 1920\nshort_title: Riga\norder: 3\n---\nbody\n',
+         "content/01-x.md:2: broken front matter: a quotation mark opened on this line is never closed"),
+        ('---\nlang: en\ntitle: "The "Latvian" Treaty"\n---\nbody\n',
+         "content/01-x.md:3: broken front matter: text goes on after a value's closing quotation mark"),
+        ("---\ntitle: Riga: the treaty\n---\nbody\n", "content/01-x.md:2: broken front matter: a colon and a space inside a value"),
     ],
 )
 def test_front_matter_problems(tmp_path, text, message):

@@ -42,6 +42,16 @@ def describe(exc: Exception) -> tuple[int, str]:
         return 0, f"a value its tag does not allow ({type(exc).__name__}: {exc})"
     mark = getattr(exc, "problem_mark", None)
     reason = getattr(exc, "problem", None) or str(exc)
+    context, opened = getattr(exc, "context", None) or "", getattr(exc, "context_mark", None)
+    if context.startswith("while scanning a quoted scalar") and opened is not None:
+        return opened.line, ("a quotation mark opened on this line is never closed: end the value with the same "
+                             "mark (\" or ')")
+    if reason.startswith("expected <block end>, but found '<scalar>'"):
+        return (mark.line if mark else 0), ("text goes on after a value's closing quotation mark: a quoted value must end "
+                                            "with its mark (to quote inside it, use the other one: \"The 'Riga' treaty\")")
+    if reason.startswith("mapping values are not allowed here"):
+        return (mark.line if mark else 0), ("a colon and a space inside a value: put the value in quotation marks "
+                                            "(title: \"Riga: the treaty\")")
     return (mark.line if mark else 0), reason
 
 
