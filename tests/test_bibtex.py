@@ -124,6 +124,8 @@ def test_names_of_every_role(tmp_path: Path) -> None:
         ("@book{foo,\n  title = {never closed\n", 1, "unclosed brace in entry 'foo'"),
         ('@book{foo, title = "open quote}\n@misc{bar, title={y}}\n', 1, "unclosed quote in entry 'foo'"),
         ("@book{foo title = {x}}\n", 1, "cannot parse entry 'foo': Expected comma after entry key, but found ="),
+        ("@book{ok, title={x}}\n\n@book{senn1962,\n  title = {The Emergence},\n  year = {1962},\n\n@article{rauch1974,\n"
+         "  title = {Other},\n}\n", 3, "entry 'senn1962' is never closed: a '}' is missing before line 7, where the next entry begins"),
     ],
 )
 def test_parse_failures_are_problems(tmp_path: Path, text: str, line: int, message: str) -> None:

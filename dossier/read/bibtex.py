@@ -127,7 +127,8 @@ def _read_entries(text: str, shown: str, problems: list[Problem]) -> Iterator[Re
             problems.append(error(shown, line, f"duplicate field {names} in entry '{entry.key}'"))
             yield _reference(entry, strings, shown, problems)
         elif isinstance(block, bp.ParsingFailedBlock):
-            problems.append(error(shown, line, _failure_message(block)))
+            end = getattr(block.error, "end_index", None)
+            problems.append(error(shown, line, _failure_message(block, text.count("\n", 0, end) + 1 if end is not None else None)))
         elif isinstance(block, bp.Entry):
             yield _reference(block, strings, shown, problems)
 
@@ -144,12 +145,15 @@ def _quiet_bibtexparser() -> Iterator[None]:
         logger.disabled = before
 
 
-def _failure_message(block: bp.ParsingFailedBlock) -> str:
+def _failure_message(block: bp.ParsingFailedBlock, stopped: int | None) -> str:
+    """What went wrong, in words; ``stopped``: the line where the parser gave the block up."""
     match = re.match(r"\s*@\s*\w+\s*[{(]\s*([^,\s=}]*)", block.raw or "")
     what = f"entry '{match.group(1)}'" if match and match.group(1) else "entry"
     reason = getattr(block.error, "abort_reason", "") or str(block.error)
     if 'closing `"`' in reason:
         return f"unclosed quote in {what}"
+    if "but found `@" in reason and stopped:  # the next entry began while this one was still open
+        return f"{what} is never closed: a '}}' is missing before line {stopped}, where the next entry begins"
     if "Unexpected block start" in reason or "end of file" in reason:
         return f"unclosed brace in {what}"
     return f"cannot parse {what}: {reason.strip()}"
