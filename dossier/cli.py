@@ -7,8 +7,10 @@ outputs stay as they were.
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
+import time
 import traceback
 from contextlib import nullcontext
 from pathlib import Path
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             # and these imports overlap the typesetting processes' own loading.
             from .pipeline import build
 
-            result = build(settings, targets, pool, strict)
+            with Progress(sys.stderr) as progress:
+                result = build(settings, targets, pool, strict, progress)
         if not result.failed:
             fingerprint.record(output_dir, digest, result.outputs, [str(p) for p in result.warnings])
     except BuildError as exc:
@@ -159,6 +162,34 @@ def run() -> None:
     if _TERMINATED_BY:  # cleaned up as after Ctrl-C; the status a shell gives a process the signal ended
         status = 128 + _TERMINATED_BY[0]
     sys.exit(status)
+
+
+class Progress:
+    """On a terminal, one line that says how the typesetting goes, written over as parts get done,
+    once the build has run for a second (a quick one shows nothing); gone when the build is. Not
+    on a pipe or in CI: nothing at all."""
+    AFTER = 1.0  # seconds
+
+    def __init__(self, stream):
+        self.stream, self.start, self.shown = stream, time.monotonic(), False
+
+    def __call__(self, done: int, left: list[str]) -> None:
+        if not self.stream.isatty() or time.monotonic() - self.start < self.AFTER:
+            return
+        names = ", ".join(Path(name).name if name.endswith(".md") else name for name in left[:3]) + (", …" if len(left) > 3 else "")
+        line = f"typesetting: {done} of {done + len(left)} parts done" + (f", {len(left)} left: {names}" if left else "")
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        self.stream.write("\r\x1b[K" + line[:width])
+        self.stream.flush()
+        self.shown = True
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.shown:  # the line cleared for what the build says next
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def _say(line: str) -> None:

@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from pypdf import PdfWriter
 
@@ -42,9 +43,11 @@ class BuildResult:
     audit_figures: dict[str, dict] = field(default_factory=dict)  # per edition: pages, gaps, justified, wide, widest, hyphens
 
 
-def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, strict: bool = False) -> BuildResult:
+def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, strict: bool = False,
+          progress: Callable[[int, list[str]], None] | None = None) -> BuildResult:
     """Write ``output/dossier.html`` and the outputs named in ``targets``, typesetting on ``pool``
-    (or in this process, where there is none).
+    (or in this process, where there is none); ``progress(done, left)`` hears how the
+    typesetting goes (``typeset.typeset_parts``).
 
     A handout with errors is reported in ``result.failed`` and skipped; the other outputs are
     still written. Errors in the dossier's own sources stop the build (``BuildError``), and so
@@ -52,7 +55,7 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, st
     all together: a build that fails or is stopped leaves the previous ones as they were."""
     outputs = Outputs()
     try:
-        result = _build(settings, set(targets), pool, strict, outputs)
+        result = _build(settings, set(targets), pool, strict, outputs, progress)
         outputs.commit()
     finally:
         outputs.discard()
@@ -60,7 +63,7 @@ def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, st
     return result
 
 
-def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> BuildResult:
+def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs, progress=None) -> BuildResult:
     targets |= {"dossier"} if "print" in targets else set()
     result = BuildResult()
     out_dir = settings.path("output_dir")
@@ -80,7 +83,7 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
     result.bibliography = len(book.bibliography)
     dossier_pdf = None  # the merged dossier as pypdf wrote it (untagged), for the print variant
     if targets & {"dossier", "booklet"} or handouts:
-        dossier_pdf = _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs)
+        dossier_pdf = _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs, progress)
     if "print" in targets:
         with _stage(result, "print"):
             _write(result, outputs, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(io.BytesIO(dossier_pdf), f),
@@ -91,7 +94,7 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
 
 
 def _typeset(book: Book, environment, html_path: Path, result: BuildResult, handouts: list[Handout],
-             targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs) -> bytes | None:
+             targets: set[str], pool: Pool | None, strict: bool, outputs: Outputs, progress=None) -> bytes | None:
     """Typeset the parts of the dossier, of the booklet (the same book on half-size pages) and
     the handouts, all on the same workers (cached); merge each edition, stamp its folios and
     contents numbers, and write every PDF. Returns the merged dossier as written before its
@@ -105,7 +108,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
     assets = typeset.asset_digest([*stylesheets(settings.for_booklet()), *font_files()])
 
     def lay_out(parts, ready=None):
-        return typeset.typeset_parts(parts, html_path, roots, parts_cache, assets, pool, ready)
+        return typeset.typeset_parts(parts, html_path, roots, parts_cache, assets, pool, ready, progress)
 
     with _stage(result, "typeset"):
         parts = {name: [front_part(edition, environment, html_path), *body_parts(edition, environment, html_path)]

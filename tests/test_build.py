@@ -298,6 +298,30 @@ def test_same_sources_same_bytes_clean_twice_or_after_an_edit(project, tmp_path)
     assert edited != made and _every_pdf(second) == edited
 
 
+def test_a_terminal_sees_how_the_typesetting_goes_a_pipe_sees_nothing(project, monkeypatch):
+    """On a terminal, one line written over ("\\r"), saying how many parts are done and naming
+    those left, then cleared; on a pipe (every other test's build), none of it."""
+    import contextlib
+    import io
+
+    from dossier import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(cli.Progress, "AFTER", 0.0)  # (a build shows it once it has run a second)
+    shutil.rmtree(project / "output", ignore_errors=True)
+    terminal = Terminal()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(terminal):
+        assert cli.main(["--root", str(project), "pdf"]) == 0
+    said = terminal.getvalue()
+    assert re.search(r"\r\x1b\[Ktypesetting: 0 of 4 parts done, 4 left: [\w.-]+\.md, ", said), said
+    assert "\r\x1b[Ktypesetting: 4 of 4 parts done" in said and said.endswith("\r\x1b[K")
+    piped = run_build(project, "pdf", "--force")
+    assert piped.returncode == 0 and "typesetting:" not in piped.stderr + piped.stdout
+
+
 def test_help_and_unknown_option():
     result = subprocess.run([sys.executable, str(REPO / "build.py"), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "pdf" in result.stdout and "html" in result.stdout

@@ -188,13 +188,15 @@ def asset_digest(files: list[Path]) -> bytes:
 
 
 def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_dir: Path, assets: bytes,
-                  workers: Pool | None = None, ready: Callable[[int, Laid], None] | None = None) -> list[Laid]:
+                  workers: Pool | None = None, ready: Callable[[int, Laid], None] | None = None,
+                  progress: Callable[[int, list[str]], None] | None = None) -> list[Laid]:
     """Typeset every part not already in the cache (on ``workers``, else here); keep results in
     order. ``ready(index, laid)`` is called for each part as soon as it is there, cached ones
-    first, so that the caller can use the time the workers take."""
+    first, so that the caller can use the time the workers take; ``progress(done, left)`` as the
+    typesetting starts and as each part is done (``left``: the parts still to do, by name)."""
     with _in_use(cache_dir) as alone:
         try:
-            return _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready)
+            return _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready, progress)
         except KeyboardInterrupt:  # Ctrl-C, SIGTERM: stop the workers now, then remove what they left
             if workers:             # half-written, unless another build is at work in this cache
                 workers.close(wait=False)
@@ -203,7 +205,7 @@ def typeset_parts(parts: list[Part], base_url: Path, roots: list[Path], cache_di
             raise
 
 
-def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) -> list[Laid]:
+def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready, progress) -> list[Laid]:
     keys = [cache_key(part, assets, base_url, roots[0]) for part in parts]
     results: list[Laid | None] = [_from_cache(cache_dir, key, roots) for key in keys]
     todo = [i for i, laid in enumerate(results) if laid is None]
@@ -214,6 +216,10 @@ def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) ->
     for i, laid in enumerate(results):
         if laid is not None and ready:
             ready(i, laid)
+    left = {i: {"front": "title page and contents", "back": "bibliography"}.get(parts[i].kind, parts[i].source or parts[i].name)
+            for i in todo}
+    if progress and todo:
+        progress(0, list(left.values()))
 
     def finished():  # (index, what typeset_one returned), in the order the parts get done
         if workers:
@@ -234,6 +240,9 @@ def _typeset_parts(parts, base_url, roots, cache_dir, assets, workers, ready) ->
         results[i] = _laid(entry, pdf, data, cached=False)
         if ready:
             ready(i, results[i])
+        left.pop(i, None)
+        if progress:
+            progress(len(todo) - len(left), list(left.values()))
     return results  # type: ignore[return-value]
 
 
