@@ -58,14 +58,13 @@ ROLES = {"p": [Name.P], "section": [Name.Sect], "div": [Name.Div], "blockquote":
 
 
 def _join_tables(kids: list, moved: dict, top: bool, seams: dict | None) -> list:
-    """A table that goes over a page is one table, not one a page: the rows of a continuation
-    (on the next page, no caption, as many columns, a header only if the first has one) go into
-    the table before it; its header, repeated at the top of the page, is left out of the tree (the
-    page's furniture, made an artifact with the rest) and its cells' /Headers name the first
-    part's header cells instead. A section or block that goes over a page (its part on the next
-    page starting with no heading) is one element, the table joined within it. Only the first
-    element of a page can go on from the page before; notes read after their paragraph, and at
-    the top of a part the pages' running heads (NonStruct), stand between the two parts."""
+    """What a page break split, one element again, as the layout says (``seams``): a section,
+    list, item or paragraph goes into the element before it, its own parts then joined in turn;
+    a table's rows go into the table before it, and its header, repeated at the top of the page,
+    is left out of the tree (the page's furniture, made an artifact with the rest), its cells'
+    /Headers naming the first part's header cells instead. Only the first element of a page can
+    go on from the page before; notes read after their paragraph, and at the top of a part the
+    pages' running heads (NonStruct), stand between the two parts."""
     out: list = []
     pages: set = set()  # the pages met so far in ``kids``
     for kid in kids:
@@ -93,65 +92,22 @@ def _join_tables(kids: list, moved: dict, top: bool, seams: dict | None) -> list
 
 
 def _continues(before, kid, seams: dict | None) -> bool:
-    """Whether ``kid`` is the part of ``before`` that went over to the next page: as the
-    typesetting says (``seams``: per page, how many elements of each role went over to it; each
-    join takes one, so that an item of a nested list at the top of a page is not joined to the
-    one before it when only the outer item went over), or, where it does not, as the tree
-    suggests."""
-    if not (isinstance(kid, Dictionary) and isinstance(before, Dictionary) and kid.get("/S") == before.get("/S")
-            and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen and kid.is_indirect):
+    """Whether ``kid`` is the part of ``before`` that went over to the next page, as the layout
+    says (``seams``: per page, how many elements of each role went over to it; each join takes
+    one, so that an item of a nested list at the top of a page is not joined to the one before it
+    when only the outer item went over). Where the layout says nothing (None), nothing is joined."""
+    if seams is None or not (isinstance(kid, Dictionary) and isinstance(before, Dictionary) and kid.get("/S") == before.get("/S")
+                             and "/Pg" in kid and "/Pg" in before and kid.Pg.objgen != before.Pg.objgen and kid.is_indirect):
         return False
-    if seams is not None:  # as many of each role as went over, outermost first (a table: one with a body for the rows)
-        left = seams.get(kid.Pg.objgen, {})
-        if left.get(kid.S, 0) < 1 or (kid.S == Name.Table and "/TBody" not in _parts(before)):
-            return False
-        left[kid.S] -= 1
-        return True
-    if kid.S == Name.Table:
-        parts, earlier = _parts(kid), _parts(before)
-        return ("/Caption" not in parts and "/TBody" in earlier and ("/THead" in parts) == ("/THead" in earlier)
-                and _columns(kid) == _columns(before))
-    if kid.S in (Name.Sect, Name.Div):
-        opening = next((part for part in children(kid) if isinstance(part, Dictionary) and "/S" in part), None)
-        level, above = _level(opening), _first_heading(before)
-        if kid.S == Name.Sect and level and above and above < level:
-            return True  # a section's subheading at the top of the page (sections of one level: a chapter's)
-        first, depth = kid, 0
-        while first is not None and depth < 4:  # its first element, and that one's first, ...
-            if _level(first):
-                return False  # a heading starts it: a section of its own
-            first = next((part for part in children(first) if isinstance(part, Dictionary) and "/S" in part), None)
-            depth += 1
-        last = next((part for part in reversed(children(before)) if isinstance(part, Dictionary) and "/S" in part), None)
-        return kid.S == Name.Sect or (last is not None and opening is not None and _continues(last, opening, seams))
-    return False
-
-
-def _level(element) -> int:
-    """A heading's level (H1: 1); 0 for any other element."""
-    role = str(element.get("/S", "")) if isinstance(element, Dictionary) else ""
-    return int(role[2:]) if len(role) == 3 and role.startswith("/H") and role[2].isdigit() else 0
-
-
-def _first_heading(element, depth: int = 3) -> int:
-    """The level of the first heading among ``element``'s first descendants; 0 if none."""
-    for part in children(element):
-        if isinstance(part, Dictionary) and "/S" in part:
-            found = _level(part) or (_first_heading(part, depth - 1) if depth > 1 else 0)
-            if found:
-                return found
-    return 0
+    left = seams.get(kid.Pg.objgen, {})  # (a table: one with a body for the rows)
+    if left.get(kid.S, 0) < 1 or (kid.S == Name.Table and "/TBody" not in _parts(before)):
+        return False
+    left[kid.S] -= 1
+    return True
 
 
 def _parts(table) -> list[str]:
     return [str(part.get("/S")) for part in children(table) if isinstance(part, Dictionary)]
-
-
-def _columns(table) -> int:
-    """The most cells a row of the table has (a row may span several columns with one)."""
-    return max((len([c for c in children(row) if isinstance(c, Dictionary) and c.get("/S") in (Name.TH, Name.TD)])
-                for part in children(table) if isinstance(part, Dictionary) and part.get("/S") in (Name.THead, Name.TBody)
-                for row in children(part) if isinstance(row, Dictionary) and row.get("/S") == Name.TR), default=0)
 
 
 def _header_ids(table) -> list[list[str]]:
