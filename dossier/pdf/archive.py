@@ -16,6 +16,8 @@ from importlib.resources import files
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from . import tags
+
 PROFILE = "sRGB2014.icc"
 
 # Declares the pdfuaid schema for PDF/A (ISO 19005-2, 6.6.2.3.1), as the PDF/UA reference suite does.
@@ -42,13 +44,7 @@ def archival(data: bytes) -> bytes:
         for page in pdf.pages:
             for annotation in page.obj.get("/Annots", Array()):
                 annotation.F = 4  # printed with the page, as PDF/A asks
-        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-            meta.load_from_docinfo(pdf.docinfo)  # PDF/A: the same title, author, dates in both
-            meta.register_xml_namespace("http://www.aiim.org/pdfua/ns/id/", "pdfuaid")
-            meta["pdfuaid:part"] = "1"
-            meta.register_xml_namespace("http://www.aiim.org/pdfa/ns/id/", "pdfaid")
-            meta["pdfaid:part"] = "2"
-            meta["pdfaid:conformance"] = "A"
+        tags.identify(pdf, ("2", "A"))  # PDF/A: the same title, author, dates in XMP as in the information
         xmp = pdf.Root.Metadata.read_bytes().decode("utf-8")
         xmp = re.sub(r"(</rdf:RDF>)", _EXTENSION.replace("\\", "\\\\") + r"\1", xmp, count=1)
         pdf.Root.Metadata = pdf.make_stream(xmp.encode("utf-8"), Type=Name.Metadata, Subtype=Name.XML)

@@ -14,6 +14,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 
 from . import compact, tags
+from .tree import content_streams
 
 MM = 72 / 25.4
 
@@ -82,9 +83,7 @@ def _moved(pdf: pikepdf.Pdf, page, by: int, ctm, resources) -> tuple[bytes, int]
     content), its marked-content ids moved ``by``, its patterns set to its place (``ctm``). And
     how many ids the page uses (one more than its highest). WeasyPrint writes ids as
     "<</MCID 3>>", names as "/x0 Do": bytes need no parsing (ten times as fast)."""
-    contents = page.obj.get("/Contents")
-    streams = list(contents) if isinstance(contents, Array) else [contents] if contents is not None else []
-    data = b"\n".join(stream.read_bytes() for stream in streams)
+    data = b"\n".join(stream.read_bytes() for stream in content_streams(page))
     own = page.obj.get("/Resources", Dictionary())
     # A name the sheet has for something else (of any kind: the content names it, not its kind) is
     # renamed in every kind, and a pattern always (it is placed anew: patterns live in the page's

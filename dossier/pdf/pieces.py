@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
-from .tree import children
+from .tree import children, parent_tree
 
 _MIXED = object()  # an element holding text in more than one language
 _ALL = "*"  # the key under which ``read`` says a whole part is in one language
@@ -57,8 +57,7 @@ def read(root, part: pikepdf.Pdf, runs: list[list[list]] | None) -> Said:
         return Said()
     spoken: dict = {}
     entries: dict = {}
-    numbers = root.ParentTree.get("/Nums", Array())
-    marks = {int(numbers[i]): numbers[i + 1] for i in range(0, len(numbers), 2)}
+    marks = parent_tree(root)
     for page, elements, said in zip(part.pages, found, pieces):
         for (element, mcid), (language, kind) in zip(elements, said):
             if kind != "leader":

@@ -24,7 +24,7 @@ from pikepdf import Array, Dictionary, Name
 from . import pieces
 from .joins import ROLES, flatten
 from .notes import links, notes
-from .tree import children, elements
+from .tree import children, content_streams, elements, parent_tree
 
 _PAGE, _ANNOT = "/DossierPage", "/DossierAnnot"  # placeholders for references out of a part's tree
 
@@ -55,8 +55,7 @@ def prepare(data: bytes, continued: list[bool] | None = None, seams: list[list[s
         for node in elements(root.K):
             if node.get("/S") == Name.TR:
                 _scope(node)
-        numbers = root.ParentTree.get("/Nums", Array())
-        _artifacts(part, root.K, dict(zip(numbers[::2], numbers[1::2])))
+        _artifacts(part, root.K, parent_tree(root))
         out = io.BytesIO()
         part.save(out, deterministic_id=True)
         return out.getvalue()
@@ -104,13 +103,22 @@ def graft(book: bytes, parts: list[Part], lang: str) -> bytes:
         pdf.Root.MarkInfo = Dictionary(Marked=True)
         pdf.Root.Lang = pikepdf.String(lang)
         pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
-        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-            meta.load_from_docinfo(pdf.docinfo)  # the same title, author, dates as the document information
-            meta.register_xml_namespace("http://www.aiim.org/pdfua/ns/id/", "pdfuaid")
-            meta["pdfuaid:part"] = "1"
+        identify(pdf)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
         return out.getvalue()
+
+
+def identify(pdf: pikepdf.Pdf, pdfa: tuple[str, str] | None = None) -> None:
+    """XMP metadata from the document information (the same title, author, dates in both), with
+    the PDF/UA-1 identification, and PDF/A's (part, conformance) where given."""
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta.load_from_docinfo(pdf.docinfo)
+        meta.register_xml_namespace("http://www.aiim.org/pdfua/ns/id/", "pdfuaid")
+        meta["pdfuaid:part"] = "1"
+        if pdfa:
+            meta.register_xml_namespace("http://www.aiim.org/pdfa/ns/id/", "pdfaid")
+            meta["pdfaid:part"], meta["pdfaid:conformance"] = pdfa
 
 
 def onto_sheets(pdf: pikepdf.Pdf, placed: dict) -> None:
@@ -121,8 +129,7 @@ def onto_sheets(pdf: pikepdf.Pdf, placed: dict) -> None:
     tree = pdf.Root.get("/StructTreeRoot")
     if tree is None:
         return
-    numbers = tree.ParentTree.get("/Nums", Array())
-    entries = {int(numbers[i]): numbers[i + 1] for i in range(0, len(numbers), 2)}
+    entries = parent_tree(tree)
     sheets: dict = {}  # sheet objgen -> (sheet, its marks)
     for objgen, (sheet, by) in sorted(placed.items(), key=lambda item: item[1][1]):
         page = pdf.get_object(objgen)
@@ -247,9 +254,7 @@ def _unmark(page, loose: set[int]) -> bool:
     """The page's marked-content sequences ``loose`` made artifacts in its content's bytes, as
     WeasyPrint writes them ("/Span <</MCID 3>> BDC"): ten times as fast as parsing the content.
     False, and nothing changed, where the bytes hold an id written another way."""
-    contents = page.obj.get("/Contents")
-    streams = list(contents) if isinstance(contents, Array) else [contents] if contents is not None else []
-    found = [(stream, stream.read_bytes()) for stream in streams]
+    found = [(stream, stream.read_bytes()) for stream in content_streams(page)]
     if any(len(MARK_RE.findall(data)) != data.count(b"/MCID") for _, data in found):
         return False
     for stream, data in found:

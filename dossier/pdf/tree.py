@@ -38,3 +38,16 @@ def redirect(root, moved: dict) -> None:
                     target = moved[target.objgen]
                 if target is not element:
                     value[position] = target
+
+
+def parent_tree(root) -> dict:
+    """A structure tree root's parent tree, by key: a page's marks (an array, by marked-content
+    id) or an annotation's element."""
+    numbers = root.ParentTree.get("/Nums", Array())
+    return {int(numbers[i]): numbers[i + 1] for i in range(0, len(numbers), 2)}
+
+
+def content_streams(page) -> list:
+    """A page's content streams, in order (its /Contents: one stream, an array of them, or none)."""
+    contents = page.obj.get("/Contents")
+    return list(contents) if isinstance(contents, Array) else [contents] if contents is not None else []
