@@ -21,6 +21,8 @@ right, are marked:
   own). We do too, but for a citation that opens its sentence, or that a lead-in
   word ("see", "compare", "in", or a colon) brings in: that one stands bare in the author's sentence, whose punctuation follows it (and a
   period or comma goes inside a closing quotation mark, CMOS 6.9).
+* DIVERGENCE no-names: a narrative citation ("@key argues") of a work with no author or
+  editor Pandoc prints as its note alone; we print the work's short title in the text.
 * DIVERGENCE genre: a ``type`` that is no biblatex key Pandoc prints raw, with a
   straight apostrophe ("Master's thesis"); Chicago sets an apostrophe as a right
   single quotation mark ("Master’s thesis").
@@ -72,13 +74,17 @@ def normalize(text: str) -> str:
 # -- the two renderings --------------------------------------------------------------
 
 
-def pandoc_rendering() -> tuple[list[str], dict[str, str]]:
-    """Pandoc's notes (in-note citations marked with \\x01 … \\x02) and bibliography by key."""
-    out = subprocess.run(
+def pandoc_html() -> str:
+    return subprocess.run(
         [pypandoc.get_pandoc_path(), "-f", "markdown", "-t", "html", "--wrap=none",
          "--citeproc", "--csl", str(CSL), "--bibliography", str(BIB), str(CHAPTER)],
         capture_output=True, text=True, check=True,
     ).stdout
+
+
+def pandoc_rendering() -> tuple[list[str], dict[str, str]]:
+    """Pandoc's notes (in-note citations marked with \\x01 … \\x02) and bibliography by key."""
+    out = pandoc_html()
     notes = []
     for note in re.findall(r'<li id="fn\d+"><p>(.*?)</p></li>', out, flags=re.S):
         for cited in spans(note, '<span class="citation"'):
@@ -215,6 +221,29 @@ def test_divergences_are_done_right(renderings) -> None:
     assert "Master's thesis" in "\n".join(pandoc_notes) and "Master's" not in joined
     # In mid-sentence, or after a finished statement, a citation in a note goes in parentheses, as Pandoc's.
     assert next(n for n in notes if n.startswith("The two copies")).startswith("The two copies differ (“Minutes")
+
+
+def test_narrative_citations_name_the_authors_as_pandoc(tmp_path) -> None:
+    """"@key argues": the names in the running text, in full where the work's first note is to
+    come and short after, as Pandoc prints them (its notes are compared above), with the
+    punctuation after them set before the note's number, as Pandoc sets it.
+
+    DIVERGENCE no-names: for a work without author or editor Pandoc prints nothing in the
+    text, only the note ("The encyclopedia, ¹ is terse"); we print its short title."""
+    text = pandoc_html().split('<section id="footnotes"')[0]
+    theirs = [(key, normalize(name)) for key, name in
+              re.findall(r'<span class="citation" data-cites="([^"]+)">([^<]*)<a href="#fn', text)]
+    dossier_rendering(tmp_path)
+    body = re.sub(r'<span class="footnote".*?</span>(?=<|\s|$)', "", (tmp_path / "dossier.html").read_text(encoding="utf-8"))
+    ours = [(key, normalize(name + after)) for key, name, after in
+            re.findall(r'<span class="citation" data-cites="([^"]+)">(.*?)</span>([.,;:]?)', body)]
+    named = [(key, name) for key, name in theirs if name]
+    assert len(named) >= 10 and [pair for pair in ours if pair[0] in dict(named)] == named
+    nameless = {"britannica-riga", "lvportal", "suwalki1920"}  # no author, editor or translator
+    assert {key for key, _ in ours} - dict(named).keys() == nameless <= {key for key, name in theirs if not name}
+    assert ("britannica-riga", "“Riga,”") in ours  # DIVERGENCE no-names (and CMOS 6.9: the comma inside)
+    assert ours[0] == ("vaitkus2014", "Rimantas Jonas Vaitkus") and ("vaitkus2014", "Vaitkus") in ours
+    assert "press@example.org" in body and "nor an @ alone" in body  # an address and a lone @ left alone
 
 
 # -- LaTeX decoding against Pandoc's biblatex reader --------------------------------------

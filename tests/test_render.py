@@ -20,6 +20,10 @@ class RecordingStyle:
         text = "; ".join(f"{i.prefix + ' ' if i.prefix else ''}{i.key}{', ' + i.locator if i.locator else ''}" for i in citation.items)
         return text if citation.in_note else text + "."
 
+    def narrative(self, item):
+        self.calls.append(item)
+        return item.key.upper()
+
 
 KEYS = {"a": 1, "b": 1, "senn1962": 1}
 
@@ -197,3 +201,32 @@ def test_ordinary_arithmetic_and_repetition_still_work():
     rendered, problems, _ = render("{{ 2 * 3 }} {{ 3 * '=' }} {{ 2 ** 10 }} {{ 1.5 ** 2 }} {{ 10 ** -2 }} {{ ('ab' * 50000) | length }}\n")
     assert problems == []
     assert rendered.html.startswith("<p>6 === 1024 2.25 0.01 100000")
+
+
+def test_narrative_citation_names_in_text_and_note_at_that_point():
+    rendered, problems, style = render("As @senn1962 [45] argues, and @a.\n")
+    assert problems == []
+    text = re.sub(r'<span class="footnote".*?</span>', "N", rendered.html)
+    assert 'As <span class="citation" data-cites="senn1962">SENN1962</span><a class="note-call" id="call-x-1"></a>N argues' in text
+    assert text.endswith('and <span class="citation" data-cites="a">A</span>.<a class="note-call" id="call-x-2"></a>N</p>')
+    assert notes(rendered.html) == ["senn1962, 45.", "a."]
+    assert [c.items[0].suppress_author for c in style.calls if hasattr(c, "items")] == [True, True]
+
+
+def test_at_signs_that_are_no_citation_are_left_alone():
+    body = "Write to press@example.org, or @ alone, or \\@handle; `@code` and\n\n```\n@fenced\n```\n"
+    rendered, problems, _ = render(body)
+    assert problems == [] and notes(rendered.html) == []
+    for kept in ("press@example.org", "or @ alone", "or @handle;", "<code>@code</code>", "@fenced"):
+        assert kept in rendered.html
+
+
+def test_narrative_citation_with_an_unknown_key_is_an_error_with_suggestions():
+    _, problems, _ = render("Intro.\n\nAs @senn1926 argues.\n")
+    assert problems == ["content/01-x.md:7: '@senn1926' reads as a citation, but no work in the bibliography "
+                        "has the key 'senn1926' (did you mean 'senn1962'?); to print an @ sign there, write \\@"]
+
+
+def test_narrative_citation_in_an_authors_note_is_the_whole_citation():
+    rendered, problems, _ = render("Text.[^1]\n\n[^1]: As @a [12] shows.\n")
+    assert problems == [] and notes(rendered.html) == ["As a, 12 shows."]

@@ -81,6 +81,17 @@ class NoteStyle:
         # A note's first word is capitalised ("See", "Ibid."), never a name ("d’Alembert").
         return tidy(text + ".") if name_first else capitalize_first(tidy(text + "."))
 
+    def narrative(self, item: CiteItem) -> str:
+        """The names a narrative citation ("@key argues") puts in the running text, as Pandoc
+        does with this style: in full (with "ed." for editors) where the work's first note is to
+        come, the family names after; a work without names is named by its short title. Call
+        it before ``cite`` with the same item, author suppressed, for the note."""
+        work = self._works[item.key]
+        if work.kind == "treaty":
+            return work.title.html("title") if work.title else ""
+        names = _short_author(work) if item.key in self._given else _lead_names(work, bib=False)
+        return names or _short_title_html(work)
+
     def _cite_item(self, item: CiteItem, before: CiteItem | None) -> tuple[str, bool]:
         """The item's text, and whether it starts with a person's name."""
         work = self._works[item.key]

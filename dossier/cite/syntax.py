@@ -17,6 +17,12 @@ _KEY_END = r"(?=[\s,;\]]|$)"
 ITEM_RE = re.compile(rf"^(?P<prefix>.*?)(?:^|(?<=\s))(?P<minus>-?)@(?P<key>{KEY}){_KEY_END}(?P<rest>.*)$", re.S)
 BRACKET_RE = re.compile(r"\[(?!\^)((?:[^\[\]]|\[[^\[\]]*\])*?(?<![\w.@])-?@[\w][^\[\]]*)\](?![(\[])")
 LINK_DEFINITION_RE = re.compile(r"^[ ]{0,3}\[[^\]]+\]:")  # "[@key]: http://..." is a link, not a citation
+# A narrative citation, "@key" or "@key [45]" in the running text (Pandoc): the @ opens a word
+# (an e-mail address's does not, nor an escaped "\@"); the key ends on a letter or digit, so the
+# punctuation after it stays the sentence's.
+NARRATIVE_RE = re.compile(r"(?:^|(?<=[\s(“‘\"'—–]))@(?P<key>\w(?:[\w:.#$%&\-+?<>~/]*\w)?)(?: \[(?P<locator>[^\[\]@]*)\])?")
+# Code: fenced blocks and code spans, where nothing is a citation.
+CODE_RE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ ]{0,3}\1[`~]*[ \t]*$|\Z)|(`+).+?\2", re.S | re.M)
 
 # Locator labels as Pandoc reads them (English), mapped to CSL locator terms.
 LABELS = {
@@ -90,8 +96,8 @@ def _split_locator(rest: str) -> tuple[str, str, str]:
 
 
 def find_citations(text: str) -> list[re.Match]:
-    """Every bracketed citation in a piece of Markdown, skipping code spans."""
-    code = [m.span() for m in re.finditer(r"(`+).*?\1", text, re.S)]
+    """Every bracketed citation in a piece of Markdown, skipping code."""
+    code = [m.span() for m in CODE_RE.finditer(text)]
     found = []
     for match in BRACKET_RE.finditer(text):
         line_start = text.rfind("\n", 0, match.start()) + 1
@@ -99,6 +105,19 @@ def find_citations(text: str) -> list[re.Match]:
             continue
         found.append(match)
     return found
+
+
+def find_narrative(text: str) -> list[re.Match]:
+    """Every "@key" (with its "[locator]", if any) in the running text of a piece of Markdown,
+    skipping code; those inside a bracketed citation are the caller's to skip."""
+    code = [m.span() for m in CODE_RE.finditer(text)]
+    return [m for m in NARRATIVE_RE.finditer(text) if not any(a <= m.start() < b for a, b in code)]
+
+
+def narrative_item(match: re.Match, location: Location) -> CiteItem:
+    """The citation item of a narrative citation: "@key [p. 45]" is "@key, p. 45"."""
+    locator, label, suffix = _split_locator(", " + match.group("locator")) if match.group("locator") else ("", "page", "")
+    return CiteItem(key=match.group("key"), locator=locator, label=label, suffix=suffix, location=location)
 
 
 def each_work_once(sources) -> list[str]:

@@ -191,6 +191,7 @@ _LABELS = {  # CSL short terms: singular, plural
     "paragraph": ("para.", "paras."), "line": ("l.", "ll."), "verse": ("v.", "vv."),
     "book": ("bk.", "bks."), "part": ("pt.", "pts."), "figure": ("fig.", "figs."),
     "folio": ("fol.", "fols."), "column": ("col.", "cols."), "article": ("art.", "arts."),
+    "article-locator": ("art.", "arts."),
 }
 _LEGAL_SYMBOLS = {"section": ("§", "§§"), "paragraph": ("¶", "¶¶"), "chapter": ("ch.", "chs.")}
 

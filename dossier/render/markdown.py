@@ -25,14 +25,16 @@ import markdown
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from ..cite.syntax import find_citations, parse_citation
-from ..model import Chapter, Citation, RenderedChapter
+from ..cite.syntax import find_citations, find_narrative, narrative_item, parse_citation
+from ..model import Chapter, Citation, CiteItem, RenderedChapter
 from ..problems import Location, Problem, did_you_mean, error, warning
 from ..read.chapters import slugify
 from .sandbox import DataSandbox
 
 NOTE_OPEN, NOTE_CLOSE = "\ue000", "\ue001"
 CITATION_END = "\ue002"  # marks where an in-note citation ends, for the punctuation rule
+HELD_OPEN, HELD_CLOSE = "\ue003", "\ue004"  # HTML held aside from Markdown (a narrative citation's names)
+HELD_RE = re.compile(f"{HELD_OPEN}(\\d+){HELD_CLOSE}")
 NOTE_TOKEN_RE = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
 DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*)$")
 CALL_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
@@ -49,6 +51,8 @@ TOO_DEEP = ("Markdown cannot lay out this chapter: something in it (quotes, list
 class NoteStyle(Protocol):
     def cite(self, citation: Citation) -> str: ...
 
+    def narrative(self, item: CiteItem) -> str: ...
+
 
 @dataclass
 class ChapterNotes:
@@ -56,6 +60,11 @@ class ChapterNotes:
 
     html: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # the source line of each call
+    held: list[str] = field(default_factory=list)  # HTML for the running text, kept from Markdown
+
+    def hold(self, html_text: str) -> str:
+        self.held.append(html_text)
+        return f"{HELD_OPEN}{len(self.held) - 1}{HELD_CLOSE}"
 
     def add(self, note_html: str, line: int) -> str:
         self.html.append(note_html)
@@ -127,6 +136,7 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
     # Two calls side by side read as one number ("²³"): set a comma between them.
     out = re.sub(f"(?<={NOTE_CLOSE})(?={NOTE_OPEN})", '<span class="note-sep">,</span>', out)
     out = NOTE_TOKEN_RE.sub(lambda m: note_html(chapter_id, int(m.group(1)) + 1, notes.html[int(m.group(1))]), out)
+    out = HELD_RE.sub(lambda m: notes.held[int(m.group(1))], out).replace("\\@", "@")
     rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html),
                                note_lines=tuple(notes.lines))
     return rendered, problems
@@ -242,6 +252,7 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
     called: set[str] = set()
     tokens = [(m.start(), m.end(), "cite", m) for m in find_citations(text)]
     tokens += [(m.start(), m.end(), "call", m) for m in CALL_RE.finditer(text)]
+    tokens += [(m.start(), m.end(), "narrative", m) for m in find_narrative(text)]
     tokens.sort(key=lambda t: t[0])
     out, pos = [], 0
     for start, end, kind, match in tokens:
@@ -249,8 +260,12 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
             continue
         line = chapter.body_line + text.count("\n", 0, start)
         location = Location(chapter.location.path, line)
-        if kind == "cite":
-            note, found = _cite(match.group(1), location, style, known_keys, in_note=False)
+        if kind in ("cite", "narrative"):
+            if kind == "cite":
+                note, found = _cite(match.group(1), location, style, known_keys, in_note=False)
+                names = ""
+            else:
+                names, note, found = _narrative(match, location, style, known_keys)
             problems += found
             if note is None:
                 out.append(text[pos:end])
@@ -258,9 +273,14 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
                 continue
             token = notes.add(note, line)
             before, after_punct = text[pos:start], re.match(r"[.,;:!?]+", text[end:])
-            if after_punct and before.endswith((" ", "\t")):
+            if names:  # the names stand where the "@key" was, the note after them
+                if after_punct and after_punct.group(0) in ".," and names.endswith("”</span>"):
+                    names = names[: -len("”</span>")] + after_punct.group(0) + "”</span>"  # CMOS 6.9
+                    end, after_punct = end + 1, None
+                before += notes.hold(names)
+            if after_punct and (names or before.endswith((" ", "\t"))):
                 # Chicago: the note number follows the punctuation ("treaty [@key]." -> "treaty.¹").
-                out.append(before.rstrip() + after_punct.group(0) + token)
+                out.append((before if names else before.rstrip()) + after_punct.group(0) + token)
                 pos = end + after_punct.end()
             else:
                 out.append(before + token)
@@ -295,6 +315,21 @@ def _cite(inner, location, style, known_keys, in_note):
     return style.cite(citation), []
 
 
+def _narrative(match, location, style, known_keys):
+    """"@key" in the running text, as Pandoc sets it with a notes style: the author's name in the
+    text (in full the first time, the family name after), the rest of the citation in a note."""
+    item = narrative_item(match, location)
+    if item.key not in known_keys:
+        return "", None, [error(location.path, location.line, unknown_narrative(item.key, known_keys))]
+    names = style.narrative(item)
+    return f'<span class="citation" data-cites="{html.escape(item.key)}">{names}</span>', style.cite(Citation((replace(item, suppress_author=True),), location)), []
+
+
+def unknown_narrative(key: str, known_keys) -> str:
+    return (f"'@{key}' reads as a citation, but no work in the bibliography has the key '{key}'"
+            f"{did_you_mean(key, known_keys)}; to print an @ sign there, write \\@")
+
+
 def _author_note(text, location, style, known_keys, converter):
     """An author's own note: its citations join its text (no note of their own). A citation that
     opens a sentence of the note, or that a lead-in word ("see", "compare", "in") brings in,
@@ -303,12 +338,27 @@ def _author_note(text, location, style, known_keys, converter):
     problems = []
     inline: list[str] = []
     pieces, pos = [], 0
-    for match in find_citations(text):
-        html_text, found = _cite(match.group(1), location, style, known_keys, in_note=True)
-        problems += found
+    found_at = sorted([(m.start(), m, False) for m in find_citations(text)] + [(m.start(), m, True) for m in find_narrative(text)],
+                      key=lambda t: t[0])
+    for start, match, narrative in found_at:
+        if start < pos:
+            continue  # an "@key" inside a bracketed citation
+        if narrative:  # in a note, "@key [12]" is the whole citation, in the author's sentence (Pandoc)
+            item = narrative_item(match, location)
+            if item.key not in known_keys:
+                problems.append(error(location.path, location.line, unknown_narrative(item.key, known_keys)))
+                html_text = None
+            else:
+                html_text = style.cite(Citation((item,), location, in_note=True))
+        else:
+            html_text, found = _cite(match.group(1), location, style, known_keys, in_note=True)
+            problems += found
         pieces.append(text[pos : match.start()])
         if html_text is None:
             pieces.append(match.group(0))
+        elif narrative:
+            inline.append(html_text)
+            pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
         else:
             inline.append(html_text if _bare(text[: match.start()], text[match.end():]) else f"({html_text})")
             pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
@@ -326,7 +376,7 @@ def _author_note(text, location, style, known_keys, converter):
     # Chicago: a period or comma after a citation that ends in a closing quote goes inside it.
     rendered = NOTE_TOKEN_RE.sub(lambda m: inline[int(m.group(1))] + CITATION_END, rendered)
     rendered = re.sub(f"”((?:</[a-z]+>)*){CITATION_END}([.,])", r"\2”\1", rendered)
-    return rendered.replace(CITATION_END, ""), problems
+    return rendered.replace(CITATION_END, "").replace("\\@", "@"), problems
 
 
 # Words after which a citation continues the author's sentence ("see Senn, ...").
