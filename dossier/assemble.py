@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from .files import display_path
 from .handouts import Handout
 from .model import chapter_labels
 from .problems import BuildError, error
+from .render.crossref import fill_pages
+from .words import term
 from .render.data import split_turned
 from .project import Settings, template_dirs, template_environment, template_file
 from .typeset.parts import Part
@@ -46,10 +49,12 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
         "date_display": f"{settings.date.day} {settings.date:%B %Y}",
         "pages": {},
         "layer": "",  # contents: "" (target-counter) or "slots" (see contents.html.j2)
+        "listed": listed(book) if settings.list_of_figures else [],  # the list of figures and tables
+        "term": partial(term, settings.language),  # the words the build writes, in the book's language
         **(extra or {}),
     }
     try:
-        return environment.get_template(template_name).render(context)
+        return fill_pages(environment.get_template(template_name).render(context), book.pages)
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError([error(_template_path(settings, exc.filename or exc.name or template_name), exc.lineno or 0, f"template: {exc.message}")]) from None
     except jinja2.TemplateNotFound as exc:
@@ -87,9 +92,17 @@ def contents_ids(book: Book) -> list[tuple[str, str]]:
     ids = []
     for part in book.chapters:
         ids += [(f"{part.chapter.slug}-title", "chapter"), *((id_, "section") for level, id_, _ in part.headings if level == 2)]
+    if book.settings.list_of_figures:
+        ids += [(id_, "section") for _, id_, _, _ in listed(book)]
     if book.bibliography:
         ids += [("bibliography-title", "chapter"), *((id_, "section") for id_, title, *_ in book.bibliography_sections if title)]
     return ids
+
+
+def listed(book: Book) -> list[tuple[str, str, str, str]]:
+    """The book's numbered figures and tables: (kind, id, "Figure 1.", caption), figures first."""
+    items = [item for part in book.chapters if part.refs for item in part.refs.listed]
+    return [item for kind in ("figure", "table") for item in items if item[0] == kind]
 
 
 def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> list[Part]:

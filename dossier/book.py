@@ -19,6 +19,7 @@ from .project import Settings, font_files, line_of
 from .read import bibtex, classroom as class_data, treaties
 from .read.chapters import read_chapters
 from .render import classroom as class_render, data
+from .render import crossref
 from .render.markdown import data_environment, render_chapter
 from .render.resources import check_resources
 
@@ -35,6 +36,7 @@ class Book:
     classroom: class_data.Classroom = class_data.Classroom()
     # (id, title, note, entries) of each section with entries; one untitled where none is set
     bibliography_sections: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = ()
+    pages: dict = field(default_factory=dict)  # id -> the page it prints on, for page references (laid out)
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -123,7 +125,8 @@ def render_chapters(chapters, style, references, treaty_data: treaties.TreatyDat
             html_text, found = check_resources(part.html, chapter, settings.root, settings.path("output_dir"))
             problems += found
             rendered.append(replace(part, html=html_text))
-    return rendered, problems
+    rendered, found = crossref.resolve(rendered, chapter_labels(rendered), settings.language, settings.number_sections)
+    return rendered, problems + found
 
 
 def _chapter_texts(chapters) -> list[tuple[str, str]]:

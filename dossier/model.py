@@ -92,6 +92,7 @@ class RenderedChapter:
     headings: tuple[tuple[int, str, str], ...]  # (level, id, text)
     note_count: int
     note_lines: tuple[int, ...] = ()  # the source line of each note's call, in order
+    refs: object = None  # render.crossref.Refs: cross-references and their targets, until the book resolves them
 
 
 def chapter_labels(chapters) -> dict[str, tuple[str, str]]:

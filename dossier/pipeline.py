@@ -8,6 +8,7 @@ call's page, a handout too long) come back located in the chapter file that caus
 from __future__ import annotations
 
 import io
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from .files import TOOL_FOLDERS, Outputs
 from .handouts import Handout, gather_handouts
 from .pdf import archive, compact, impose, merge, tags
 from .problems import ERROR, BuildError, Problem, warning
+from .render.crossref import page_targets
 from .project import Settings, font_files, template_environment
 from .typeset import parts as typeset
 from .typeset.pool import Pool
@@ -41,6 +43,7 @@ class BuildResult:
     failed: list[Problem] = field(default_factory=list)  # errors of outputs that were skipped
     audit: list[Problem] = field(default_factory=list)  # the page audit's findings, shown with -v (warnings with --audit)
     audit_figures: dict[str, dict] = field(default_factory=dict)  # per edition: pages, gaps, justified, wide, widest, hyphens
+    pages_referred: dict[str, dict] = field(default_factory=dict)  # per edition: id -> the page a page reference names
 
 
 def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, strict: bool = False,
@@ -70,6 +73,7 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
     html_path = out_dir / "dossier.html"
     with _stage(result, "read+render"):
         book = gather(settings, result.warnings)
+        book = replace(book, pages=_known_pages(settings, "dossier"))
         handouts = []
         if "handouts" in targets:
             handouts, failed, found = gather_handouts(book)
@@ -84,6 +88,8 @@ def _build(settings: Settings, targets: set[str], pool: Pool | None, strict: boo
     dossier_pdf = None  # the merged dossier as pypdf wrote it (untagged), for the print variant
     if targets & {"dossier", "booklet"} or handouts:
         dossier_pdf = _typeset(book, environment, html_path, result, handouts, targets, pool, strict, outputs, progress)
+    if result.pages_referred.get("dossier", book.pages) != book.pages:  # the reading HTML's page references too
+        html_text = assemble(replace(book, pages=result.pages_referred["dossier"]), html_path, environment=environment)
     if "print" in targets:
         with _stage(result, "print"):
             _write(result, outputs, out_dir / "dossier-print.pdf", lambda f: impose.print_variant(io.BytesIO(dossier_pdf), f),
@@ -101,8 +107,9 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
     objects are packed (what the print variant starts from), if it was built."""
     settings = book.settings
     out_dir = settings.path("output_dir")
-    editions = {name: edition for name, edition in (("dossier", book), ("booklet", replace(book, settings=settings.for_booklet())))
-                if name in targets}
+    editions = {name: edition for name, edition in (
+        ("dossier", book), ("booklet", replace(book, settings=settings.for_booklet(), pages=_known_pages(settings, "booklet"))))
+        if name in targets}
     roots = [settings.root, *TOOL_FOLDERS]
     parts_cache = cache_dir(settings) / "parts"
     assets = typeset.asset_digest([*stylesheets(settings.for_booklet()), *font_files()])
@@ -138,6 +145,9 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                 for i, part_laid in enumerate(laid[name]):
                     pages[name].add(i, part_laid)
             placed[name] = typeset.place(parts[name], laid[name])
+            editions[name], pages[name], placed[name] = _settle_page_refs(
+                edition, environment, html_path, parts[name], laid[name], pages[name], placed[name], lay_out)
+            result.pages_referred[name] = editions[name].pages
             where = " of the booklet" if name == "booklet" else ""
             for part, part_laid, offset in zip(parts[name], laid[name], placed[name].offsets):
                 result.warnings += [p for p in part.problems(part_laid, offset, where) if p not in result.warnings]
@@ -183,6 +193,44 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
         if {"dossier", "booklet", "handouts"} <= targets:  # a build of everything knows what is still in use
             typeset.prune_cache(parts_cache, laid_all, also=tuple(layer_keys))
     return merged
+
+
+def _known_pages(settings: Settings, edition: str) -> dict[str, int]:
+    """The pages the last build found for the targets of page references ("p. 14"), to typeset
+    them with: where nothing has moved since, no part is typeset twice."""
+    try:
+        found = json.loads((cache_dir(settings) / f"pages-{edition}.json").read_text(encoding="utf-8"))
+        return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _settle_page_refs(edition: Book, environment, html_path: Path, parts: list, laid: list, pages: merge.Pages,
+                      placed: typeset.Placed, lay_out) -> tuple[Book, merge.Pages, typeset.Placed]:
+    """Page references are typeset with the pages they had in the last build; where a target
+    now prints on another page, the chapters that refer to it are typeset again with the new
+    number (a number one digit longer may move pages in turn: at most four rounds). ``parts``
+    and ``laid`` are updated in place; the numbers are kept for the next build."""
+    referring = {index + 1: page_targets(chapter.html) for index, chapter in enumerate(edition.chapters)}
+    for _ in range(4):
+        found = {id_: placed.anchors[id_][0] + 1 for ids in referring.values() for id_ in ids if id_ in placed.anchors}
+        stale = [index for index, ids in referring.items() if any(edition.pages.get(id_) != found.get(id_) for id_ in ids)]
+        if not stale:
+            break
+        edition = replace(edition, pages={**edition.pages, **found})
+        fresh = body_parts(edition, environment, html_path)
+        for index, part_laid in zip(stale, lay_out([fresh[index - 1] for index in stale])):
+            parts[index], laid[index] = fresh[index - 1], part_laid
+        pages = merge.Pages(len(parts))
+        for index, part_laid in enumerate(laid):
+            pages.add(index, part_laid)
+        placed = typeset.place(parts, laid)
+    name = "booklet" if edition.settings.half_sheet else "dossier"
+    path = cache_dir(edition.settings) / f"pages-{name}.json"
+    if edition.pages and _known_pages(edition.settings, name) != edition.pages:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(edition.pages, sort_keys=True), encoding="utf-8")
+    return edition, pages, placed
 
 
 def _merge(book: Book, environment, html_path: Path, pages: merge.Pages, parts, laid, placed: typeset.Placed,

@@ -52,6 +52,8 @@ class Settings:
     # without a keyword takes the rest); a section with no entries is left out.
     bibliography_sections: tuple[tuple[str, str, str], ...] = ()
     full_note_each_chapter: bool = True  # a work's first citation in each chapter is a full note (as Chicago advises)
+    number_sections: bool = False  # sections print their numbers ("2.3"), and @sec-… refers to them by it
+    list_of_figures: bool = False  # after the contents, a list of the figures and tables, with their pages
     nocite: tuple[str, ...] = ()  # keys listed in the bibliography even when not cited
     date: datetime = field(default_factory=lambda: build_date())
 
@@ -181,7 +183,8 @@ def _setting(name: str, value):
             if not isinstance(item, str):
                 raise ValueError(f"a string or a list of strings, not an array holding {_kind(item)}")
         return tuple(value)
-    if name in ("ibid", "strict", "full_note_each_chapter", "page_audit", "booklet", "archival"):
+    if name in ("ibid", "strict", "full_note_each_chapter", "page_audit", "booklet", "archival", "number_sections",
+                "list_of_figures"):
         if not isinstance(value, bool):
             raise ValueError(f"true or false, not {_kind(value)}")
         return value

@@ -9,6 +9,8 @@ _ENGLISH = {
     ("section", "long"): ("section", "sections"),
     ("page", "long"): ("page", "pages"),
     ("page", "short"): ("p.", "pp."),
+    ("open-quote", "long"): ("“", "“"),
+    ("close-quote", "long"): ("”", "”"),
 }
 
 

@@ -29,6 +29,7 @@ from ..cite.syntax import find_citations, find_narrative, narrative_item, parse_
 from ..model import Chapter, Citation, CiteItem, RenderedChapter
 from ..problems import Location, Problem, did_you_mean, error, warning
 from ..read.chapters import slugify
+from . import crossref
 from .sandbox import DataSandbox
 
 NOTE_OPEN, NOTE_CLOSE = "\ue000", "\ue001"
@@ -121,7 +122,9 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
     problems += found + _images_without_words(lines, chapter)
     notes = ChapterNotes()
     converter = _markdown(chapter)
-    body_text, called, found = _take_notes("\n".join(lines), chapter, definitions, notes, style, known_keys, converter)
+    refs = crossref.Refs()
+    captions = crossref.table_captions(lines, chapter.location.path, chapter.body_line, refs, lambda text: _inline(converter, text))
+    body_text, called, found = _take_notes("\n".join(lines), chapter, definitions, notes, style, known_keys, converter, refs)
     problems += found
     for name, (line, _) in definitions.items():
         if name not in called:
@@ -132,13 +135,14 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
     except RecursionError:  # what _too_deep does not foresee
         return None, problems + [error(chapter.location.path, chapter.body_line, TOO_DEEP)]
     headings = tuple(_flatten_toc(converter.toc_tokens))
+    out = crossref.figures(crossref.place_captions(out, captions), chapter.location.path, chapter.body, chapter.body_line, refs)
     chapter_id = chapter.slug
     # Two calls side by side read as one number ("²³"): set a comma between them.
     out = re.sub(f"(?<={NOTE_CLOSE})(?={NOTE_OPEN})", '<span class="note-sep">,</span>', out)
     out = NOTE_TOKEN_RE.sub(lambda m: note_html(chapter_id, int(m.group(1)) + 1, notes.html[int(m.group(1))]), out)
     out = HELD_RE.sub(lambda m: notes.held[int(m.group(1))], out).replace("\\@", "@")
     rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html),
-                               note_lines=tuple(notes.lines))
+                               note_lines=tuple(notes.lines), refs=refs)
     return rendered, problems
 
 
@@ -246,7 +250,7 @@ def _lift_definitions(lines: list[str], chapter: Chapter) -> tuple[dict[str, tup
     return definitions, problems
 
 
-def _take_notes(text, chapter, definitions, notes, style, known_keys, converter):
+def _take_notes(text, chapter, definitions, notes, style, known_keys, converter, refs):
     """Replace citations and note calls, in reading order, by note placeholders."""
     problems: list[Problem] = []
     called: set[str] = set()
@@ -260,6 +264,12 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
             continue
         line = chapter.body_line + text.count("\n", 0, start)
         location = Location(chapter.location.path, line)
+        xref = _crossref(kind, match, text[end:], known_keys)
+        if xref:
+            prefix, id_, form, taken = xref
+            out.append(text[pos:start] + (prefix + " " if prefix else "") + refs.use(id_, form, location))
+            pos = start + taken if taken else end
+            continue
         if kind in ("cite", "narrative"):
             if kind == "cite":
                 note, found = _cite(match.group(1), location, style, known_keys, in_note=False)
@@ -294,7 +304,7 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter)
                 continue
             called.add(name)
             def_line, def_text = definitions[name]
-            note_html, found = _author_note(def_text, Location(location.path, def_line), style, known_keys, converter)
+            note_html, found = _author_note(def_text, Location(location.path, def_line), style, known_keys, converter, refs)
             problems += found
             out.append(text[pos:start] + notes.add(note_html, line))
             pos = end
@@ -315,6 +325,19 @@ def _cite(inner, location, style, known_keys, in_note):
     return style.cite(citation), []
 
 
+def _crossref(kind, match, after, known_keys) -> tuple[str, str, str, int] | None:
+    """A cross-reference where a citation would be: (prefix, id, form, the characters it takes
+    from the start of the match, or 0 for the match's own); None for a citation."""
+    if kind == "cite":
+        found = crossref.bracketed(match.group(1), after)
+        if found and found[1] not in known_keys:
+            prefix, id_, form, extra = found
+            return prefix, id_, form, (match.end() - match.start() + extra) if extra else 0
+    elif kind == "narrative" and crossref.is_crossref(match.group("key")) and match.group("key") not in known_keys:
+        return "", match.group("key"), crossref.narrative_form(match.group("key")), match.end("key") - match.start()
+    return None
+
+
 def _narrative(match, location, style, known_keys):
     """"@key" in the running text, as Pandoc sets it with a notes style: the author's name in the
     text (in full the first time, the family name after), the rest of the citation in a note."""
@@ -330,7 +353,7 @@ def unknown_narrative(key: str, known_keys) -> str:
             f"{did_you_mean(key, known_keys)}; to print an @ sign there, write \\@")
 
 
-def _author_note(text, location, style, known_keys, converter):
+def _author_note(text, location, style, known_keys, converter, refs):
     """An author's own note: its citations join its text (no note of their own). A citation that
     opens a sentence of the note, or that a lead-in word ("see", "compare", "in") brings in,
     stands bare ("…, see Senn, “Formation,” 505."); one after other words goes in parentheses,
@@ -343,6 +366,12 @@ def _author_note(text, location, style, known_keys, converter):
     for start, match, narrative in found_at:
         if start < pos:
             continue  # an "@key" inside a bracketed citation
+        xref = _crossref("narrative" if narrative else "cite", match, text[match.end():], known_keys)
+        if xref:
+            prefix, id_, form, taken = xref
+            pieces.append(text[pos:start] + (prefix + " " if prefix else "") + refs.use(id_, form, location))
+            pos = start + taken if taken else match.end()
+            continue
         if narrative:  # in a note, "@key [12]" is the whole citation, in the author's sentence (Pandoc)
             item = narrative_item(match, location)
             if item.key not in known_keys:
@@ -390,6 +419,12 @@ def _bare(before: str, after: str) -> bool:
     if not sentence or sentence[-1] in ".!?(":
         return True
     return sentence.split()[-1].lower().lstrip("(“\"'") in LEAD_INS or sentence[-1] in ":–—"
+
+
+def _inline(converter: markdown.Markdown, text: str) -> str:
+    """A line of Markdown as inline HTML (a caption)."""
+    converter.reset()
+    return re.sub(r"^<p>(.*)</p>$", r"\1", converter.convert(text).strip(), flags=re.S)
 
 
 def _markdown(chapter: Chapter) -> markdown.Markdown:
