@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pdfua
 import pypdfium2
 import pytest
 
@@ -58,6 +59,12 @@ def test_references_print_numbers_words_and_pages(built):
     assert "Table 1. Places and dates of signing Town Date" in pages[table - 1]  # the caption over its table
     assert "Alfred Erich Senn1 wrote first" in text and re.search(r"described again by Senn\.\s?3 Write", text)
     assert "press@example.org" in text
+
+
+def test_figures_tables_and_references_keep_the_pdf_accessible(built):
+    """Figures with their captions, captioned tables and reference links pass the PDF/UA checker."""
+    report = pdfua.validate(str(built[0] / "output" / "dossier.pdf"))
+    assert report.exit_code == 0 and not report.findings, [str(f) for f in report.findings][:5]
 
 
 def line_at(pdf: Path, page: int, text: str) -> str:
