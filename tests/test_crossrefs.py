@@ -167,5 +167,5 @@ def test_pandoc_gives_the_same_notes_for_the_chapters_citations(built):
     chapter_html = html[html.index('id="forms-title"'):html.index('id="later-title"')]
     ours = [re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", "", without_break_marks(note)))).strip()
             for note in spans(chapter_html, '<span class="footnote"')]
-    assert len(ours) == len(theirs) == 4
+    assert len(ours) == len(theirs) == 5
     assert ours == theirs
