@@ -23,7 +23,8 @@ REFERENCES = Path(__file__).parent / "projects" / "references"
 def pages_text(pdf: Path) -> list[str]:
     document = pypdfium2.PdfDocument(str(pdf))
     try:
-        return [re.sub(r"\s+", " ", page.get_textpage().get_text_range()).replace("\ufffe", "") for page in document]
+        # A word hyphenated at a line's end is read whole.
+        return [re.sub(r"\s+", " ", re.sub("[\u2010\ufffe-]\r?\n", "", page.get_textpage().get_text_range())) for page in document]
     finally:
         document.close()
 
