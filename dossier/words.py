@@ -45,38 +45,48 @@ _CHICAGO_EN = {
     ("sub-verbo", "short"): ("under", "under"),
 }
 
-# Ours: words the CSL locales lack, and the few they leave in English in a language this dossier
-# is meant for (lt-LT's "table", de-DE's "Appendix"…). By language, then (name, form).
+# Ours: words the CSL locales lack ("see", as in "see p. 12"; the contents, the bibliography…), and
+# the few they leave in English in a language this dossier is meant for (lt-LT's "table", de-DE's
+# "Appendix"…). By language, then (name, form).
 _OURS: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
-    "en": {("contents", "long"): ("Contents",) * 2, ("bibliography", "long"): ("Bibliography",) * 2,
+    "en": {("see", "long"): ("see",) * 2,
+           ("contents", "long"): ("Contents",) * 2, ("bibliography", "long"): ("Bibliography",) * 2,
            ("sources", "long"): ("Sources",) * 2, ("handout", "long"): ("Handout",) * 2,
            ("page-of", "long"): ("Page {page} of {pages}",) * 2},
-    "lt": {("contents", "long"): ("Turinys",) * 2, ("bibliography", "long"): ("Literatūra",) * 2,
+    "lt": {("see", "long"): ("žr.",) * 2,
+           ("contents", "long"): ("Turinys",) * 2, ("bibliography", "long"): ("Literatūra",) * 2,
            ("sources", "long"): ("Šaltiniai",) * 2, ("handout", "long"): ("Dalijamoji medžiaga",) * 2,
            ("page-of", "long"): ("{page} psl. iš {pages}",) * 2,
            ("table", "long"): ("lentelė", "lentelės"), ("appendix", "long"): ("priedas", "priedai")},
-    "lv": {("contents", "long"): ("Saturs",) * 2, ("bibliography", "long"): ("Literatūra",) * 2,
+    "lv": {("see", "long"): ("sk.",) * 2,
+           ("contents", "long"): ("Saturs",) * 2, ("bibliography", "long"): ("Literatūra",) * 2,
            ("sources", "long"): ("Avoti",) * 2, ("handout", "long"): ("Izdales materiāls",) * 2,
            ("page-of", "long"): ("{page}. lappuse no {pages}",) * 2},
-    "pl": {("contents", "long"): ("Spis treści",) * 2, ("bibliography", "long"): ("Bibliografia",) * 2,
+    "pl": {("see", "long"): ("zob.",) * 2,
+           ("contents", "long"): ("Spis treści",) * 2, ("bibliography", "long"): ("Bibliografia",) * 2,
            ("sources", "long"): ("Źródła",) * 2, ("handout", "long"): ("Materiały",) * 2,
            ("page-of", "long"): ("Strona {page} z {pages}",) * 2},
-    "et": {("contents", "long"): ("Sisukord",) * 2, ("bibliography", "long"): ("Kirjandus",) * 2,
+    "et": {("see", "long"): ("vt",) * 2,
+           ("contents", "long"): ("Sisukord",) * 2, ("bibliography", "long"): ("Kirjandus",) * 2,
            ("sources", "long"): ("Allikad",) * 2, ("handout", "long"): ("Jaotusmaterjal",) * 2,
            ("page-of", "long"): ("Lk {page}/{pages}",) * 2,
            ("table", "long"): ("tabel", "tabelid"), ("appendix", "long"): ("lisa", "lisad")},
-    "fi": {("contents", "long"): ("Sisällys",) * 2, ("bibliography", "long"): ("Lähteet",) * 2,
+    "fi": {("see", "long"): ("ks.",) * 2,
+           ("contents", "long"): ("Sisällys",) * 2, ("bibliography", "long"): ("Lähteet",) * 2,
            ("sources", "long"): ("Aineistot",) * 2, ("handout", "long"): ("Moniste",) * 2,
            ("page-of", "long"): ("Sivu {page}/{pages}",) * 2,
            ("table", "long"): ("taulukko", "taulukot"), ("appendix", "long"): ("liite", "liitteet")},
-    "de": {("contents", "long"): ("Inhalt",) * 2, ("bibliography", "long"): ("Literaturverzeichnis",) * 2,
+    "de": {("see", "long"): ("siehe",) * 2,
+           ("contents", "long"): ("Inhalt",) * 2, ("bibliography", "long"): ("Literaturverzeichnis",) * 2,
            ("sources", "long"): ("Quellen",) * 2, ("handout", "long"): ("Handout",) * 2,
            ("page-of", "long"): ("Seite {page} von {pages}",) * 2,
            ("table", "long"): ("Tabelle", "Tabellen"), ("appendix", "long"): ("Anhang", "Anhänge")},
-    "fr": {("contents", "long"): ("Table des matières",) * 2, ("bibliography", "long"): ("Bibliographie",) * 2,
+    "fr": {("see", "long"): ("voir",) * 2,
+           ("contents", "long"): ("Table des matières",) * 2, ("bibliography", "long"): ("Bibliographie",) * 2,
            ("sources", "long"): ("Sources",) * 2, ("handout", "long"): ("Document",) * 2,
            ("page-of", "long"): ("Page {page} sur {pages}",) * 2},
-    "ru": {("contents", "long"): ("Содержание",) * 2, ("bibliography", "long"): ("Библиография",) * 2,
+    "ru": {("see", "long"): ("см.",) * 2,
+           ("contents", "long"): ("Содержание",) * 2, ("bibliography", "long"): ("Библиография",) * 2,
            ("sources", "long"): ("Источники",) * 2, ("handout", "long"): ("Раздаточный материал",) * 2,
            ("page-of", "long"): ("Страница {page} из {pages}",) * 2,
            ("table", "long"): ("таблица", "таблицы"), ("appendix", "long"): ("приложение", "приложения")},
@@ -204,6 +214,14 @@ def _month_form(language: str, number: int, form: str) -> str:
     return month(language, number, "short" if form == "short" else "long")
 
 
+def title_date(language: str, when) -> str:
+    """The title page's date: in English "5 December 2026", as the dossier has always printed it;
+    in another language the locale's text form ("2026 m. gruodžio 5 d.")."""
+    if (locale_name(language) or "en-US").startswith("en-"):
+        return f"{when.day} {month('en', when.month)} {when.year}"
+    return date(language, (when.year, when.month, when.day))
+
+
 # -- the language the citation code writes in ---------------------------------------------
 
 _SPEAKING: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
@@ -227,10 +245,3 @@ def say(name: str, form: str = "long", plural: bool = False) -> str:
     """The term in the language being written (``speaking``)."""
     return term(_SPEAKING.get(), name, form, plural)
 
-
-def title_date(language: str, when) -> str:
-    """The title page's date: in English "5 December 2026", as the dossier has always printed it;
-    in another language the locale's text form ("2026 m. gruodžio 5 d.")."""
-    if (locale_name(language) or "en-US").startswith("en-"):
-        return f"{when.day} {month('en', when.month)} {when.year}"
-    return date(language, (when.year, when.month, when.day))
