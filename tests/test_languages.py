@@ -125,26 +125,19 @@ def test_the_shipped_dossier_in_lithuanian_and_in_latvian(tmp_path, language, da
 
 
 def test_the_pdf_shows_the_words_of_the_book_in_lithuanian_and_of_a_chapter_in_latvian(tmp_path):
-    """Typeset once, and to save time only the front matter, the first two chapters and the
-    bibliography: the book in Lithuanian, chapter 1's notes in Latvian (lang: lv), read back from the PDF."""
-    root = shipped_in(tmp_path / "project", "lt", ("01-*.md", "02-*.md"), lv_chapter="01-context.md")
+    """Typeset once, and to save time only the front matter, the first chapter and the bibliography:
+    the book in Lithuanian, the chapter's notes in Latvian (lang: lv), read back from the PDF."""
+    root = shipped_in(tmp_path / "project", "lt", ("01-*.md",), lv_chapter="01-context.md")
     with Pool() as pool:
         result = build(load_settings(root, {"output_dir": str(tmp_path / "out")}), ("dossier",), pool)
-    assert [str(w) for w in result.warnings] == []
-    pages = page_texts(tmp_path / "out" / "dossier.pdf")
+    assert [str(w) for w in result.warnings if "is never cited" not in w.message] == []  # but in the chapters left out
+    pages = [page.replace("\u2010 ", "") for page in page_texts(tmp_path / "out" / "dossier.pdf")]  # words whole
     assert re.search(r"\d{4} m\. \w+ \d+ d\.", pages[0])  # the title page's date
     assert "Turinys" in pages[2] and "Literatūra" in pages[2]
-    chapter_1, chapter_2 = _chapter(pages, "1"), _chapter(pages, "2")
+    chapter = " ".join(pages[4:-3])
+    assert "SKYRIUS 1" in chapter.upper()
     # lv-LV: "vol. 2, ed. …", "in …, 6th ed., ed. …, trans. …"
-    assert "sēj. 2, sag." in chapter_1 and "no Lithuania: 700 Years, 6-ais red., sag." in chapter_1 and "tulk." in chapter_1
-    assert "Eidintas ir kt." in chapter_2 and "(s.a.)" in chapter_2  # lt-LT: "et al.", "n.d."
-    back = " ".join(pages[-3:])
-    assert "Literatūra" in back and "Sudarė Edvardas Tuskenis" in back and "spalio 24 d." in back
-
-
-def _chapter(pages: list[str], number: str) -> str:
-    """The text of the pages of chapter ``number`` (from its head to the next chapter's)."""
-    starts = [i for i, page in enumerate(pages) if re.search(r"\bSkyrius \d+\b", page, re.IGNORECASE)]
-    first = next(i for i in starts if re.search(rf"\bSkyrius {number}\b", pages[i], re.IGNORECASE))
-    later = [i for i in starts if i > first]
-    return " ".join(pages[first:later[0] if later else None])
+    assert "sēj. 2, sag." in chapter and "no Lithuania: 700 Years, 6-ais red., sag." in chapter and "tulk." in chapter
+    back = " ".join(pages[-3:])  # lt-LT: "Edited by", "6th ed., edited by …, translated by", a date
+    assert "Literatūra" in back and "Sudarė Edvardas Tuskenis" in back and "6-asis leid., sudarė" in back
+    assert "vertė Algirdas" in back and "2006 m. spalio 24 d." in back
