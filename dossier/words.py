@@ -6,7 +6,8 @@ see the README there), read with the CSL's rules:
 
 * a language names its locale as CSL does: "lt" is lt-LT (the primary dialect), "lv-LV" is itself,
   "de-AT" falls back to de-DE; anything a locale lacks comes from en-US;
-* a term's form falls back as CSL says: verb-short → verb → long, symbol → short → long;
+* a term's form falls back as CSL says (verb-short → verb → long, symbol → short → long), within
+  the language's own locale before another's: a Lithuanian long form before an English short one;
 * in English, the Chicago style's own terms come first (its ``<locale xml:lang="en">``: "ed." and
   "trans." without "by", "under" for "s.v."), as a CSL processor takes them from the style.
 
