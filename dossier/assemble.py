@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
+from . import words
 from .book import Book
 from .files import display_path
 from .handouts import Handout
 from .model import chapter_labels
 from .problems import BuildError, error
 from .render.crossref import fill_pages
-from .words import term
 from .render.data import split_turned
-from .project import Settings, template_dirs, template_environment, template_file
+from .project import Settings, css_string, template_dirs, template_environment, template_file
 from .typeset.parts import Part
 
 # Room for a page number in the front matter's contents, in figure spaces (as wide as a digit).
@@ -38,7 +38,9 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
     context = {
         "settings": settings,
         "chapters": book.chapters,
-        "labels": chapter_labels(book.chapters),
+        "labels": chapter_labels(book.chapters, settings.language),
+        "term": words.term,  # term(language, name): the words the build writes ("contents", "chapter"…)
+        "page_of": page_of,  # page_of(language): "Page " counter(page) " of " counter(pages), as CSS
         "bibliography": book.bibliography,
         "bibliography_sections": book.bibliography_sections,
         "stylesheets": [_relative(path, html_path.parent) for path in stylesheets(settings)],
@@ -46,11 +48,10 @@ def assemble(book: Book, html_path: Path, template_name: str = "dossier.html.j2"
         # A part's HTML must not change by the second, or its cached PDF would never be reused;
         # the merged PDF gets its dates from the metadata instead.
         "date_iso": settings.date.strftime("%Y-%m-%dT%H:%M:%SZ") if template_name == "dossier.html.j2" else "",
-        "date_display": f"{settings.date.day} {settings.date:%B %Y}",
+        "date_display": words.title_date(settings.language, settings.date),
         "pages": {},
         "layer": "",  # contents: "" (target-counter) or "slots" (see contents.html.j2)
         "listed": listed(book) if settings.list_of_figures else [],  # the list of figures and tables
-        "term": partial(term, settings.language),  # the words the build writes, in the book's language
         **(extra or {}),
     }
     try:
@@ -120,7 +121,7 @@ def body_parts(book: Book, environment: jinja2.Environment, html_path: Path) -> 
     if book.bibliography:
         bib_files = sorted({book.references[key].location.path for key, _ in book.bibliography})
         parts.append(Part("back", "back", assemble(book, html_path, "part.html.j2", {"kind": "back"}, environment),
-                          headings=((1, "bibliography-title", "Bibliography"),
+                          headings=((1, "bibliography-title", words.term(book.settings.language, "bibliography")),
                                     *((2, id_, title) for id_, title, *_ in book.bibliography_sections if title)), source=bib_files[0],
                           text=(1, _read(book.settings.root / bib_files[0]))))
     return parts
@@ -133,6 +134,15 @@ def handout_part(book: Book, handout: Handout, environment: jinja2.Environment, 
     notes = tuple((f"call-{slug}-{n}", f"note-{slug}-{n}") for n in range(1, chapter.note_count + 1))
     return Part(f"handout-{handout.name}", "handout", html_text, notes, source=chapter.chapter.location.path,
                 note_lines=chapter.note_lines, text=(chapter.chapter.body_line, chapter.chapter.body))
+
+
+def page_of(language: str) -> Markup:
+    """The CSS ``content`` of a handout's foot, "Page 1 of 2" in ``language``."""
+    before, _, rest = words.term(language, "page-of").partition("{page}")
+    middle, _, after = rest.partition("{pages}")
+    pieces = [css_string(before) if before else "", "counter(page)", css_string(middle), "counter(pages)",
+              css_string(after) if after else ""]
+    return Markup(" ".join(piece for piece in pieces if piece))
 
 
 def folio_layer(book: Book, environment: jinja2.Environment, html_path: Path, kinds: list[str], first: int,

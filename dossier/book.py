@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import audit
+from . import audit, words
 from .cite import chicago
 from .model import RenderedChapter, chapter_labels
 from .problems import BuildError, Problem, error, errors_in, in_order, warning
@@ -59,6 +59,7 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
     classroom, found = class_data.load(settings.path("content_dir") / class_data.DATA_FILE, root)
     problems += found
     problems += _check_class_sources(classroom, references)
+    problems += language_problems(settings, chapters)
     _stop_on_errors(problems, warnings)
 
     style = chicago.NoteStyle(references, chicago.StyleOptions(ibid=settings.ibid))
@@ -81,6 +82,11 @@ def gather(settings: Settings, warnings: list[Problem]) -> Book:
 def bibliography_sections(settings: Settings, listed) -> tuple[tuple, list[Problem]]:
     """The bibliography by the settings' sections: (id, title, note, entries) for each that has
     entries; an entry in no section is a warning at its line (and listed in none)."""
+    with words.speaking(settings.language):
+        return _sections(settings, listed)
+
+
+def _sections(settings: Settings, listed) -> tuple[tuple, list[Problem]]:
     if not settings.bibliography_sections:
         return (("bibliography", "", "", tuple((ref.key, text) for ref, text in chicago.bibliography(listed))),), []
     remaining, sections = list(listed), []
@@ -94,6 +100,30 @@ def bibliography_sections(settings: Settings, listed) -> tuple[tuple, list[Probl
     problems = [warning(ref.location.path, ref.location.line, f"entry '{ref.key}' is in no bibliography section: "
                         f"give it one of the keywords {names} (keywords = {{…}})") for ref in remaining]
     return tuple(sections), problems
+
+
+def language_problems(settings: Settings, chapters) -> list[Problem]:
+    """A language with no locale here (``language = "xx"``, a chapter's ``lang: xx``) is written
+    in English: a warning at its line."""
+    found = []
+    if not words.has_locale(settings.language):
+        found.append(warning("pyproject.toml", line_of(settings.root / "pyproject.toml", "language"),
+                             f"language = \"{settings.language}\": the build has no words for this language, so "
+                             f"its headings, notes and dates are printed in English (it has: {_SHIPPED})"))
+    return found + chapter_language_problems(chapters)
+
+
+_SHIPPED = ", ".join(sorted(words.PRIMARY))
+
+
+def chapter_language_problems(chapters) -> list[Problem]:
+    found = []
+    for chapter in chapters:
+        if "lang" in chapter.key_lines and not words.has_locale(chapter.lang):
+            found.append(warning(chapter.location.path, chapter.key_lines["lang"],
+                                 f"lang: {chapter.lang}: the build has no words for this language, so this "
+                                 f"chapter's notes are printed in English (it has: {_SHIPPED})"))
+    return found
 
 
 def _keywords(ref) -> set[str]:
@@ -119,7 +149,8 @@ def render_chapters(chapters, style, references, treaty_data: treaties.TreatyDat
                 continue
             # The key-facts box opens the chapter; two lines ahead of the body, so lines stay right.
             chapter = replace(chapter, body=f"{{{{ key_facts({chapter.treaty!r}) }}}}\n\n{chapter.body}", body_line=chapter.body_line - 2)
-        part, found = render_chapter(chapter, style, references, context, environment)
+        with words.speaking(chapter.lang):  # the notes' words: "ed.", "n.d.", the months
+            part, found = render_chapter(chapter, style, references, context, environment)
         problems += found
         if part is not None:
             html_text, found = check_resources(part.html, chapter, settings.root, settings.path("output_dir"))

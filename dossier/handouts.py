@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .book import Book, glyph_problems, render_chapters
+from . import words
+from .book import Book, chapter_language_problems, glyph_problems, render_chapters
 from .cite import chicago
 from .model import RenderedChapter
 from .problems import Problem, error, errors_in
@@ -46,7 +47,7 @@ def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Prob
     for source in sources:
         style = chicago.NoteStyle(book.references, chicago.StyleOptions(ibid=settings.ibid))
         rendered, found = render_chapters([source], style, book.references, book.treaties, settings)
-        found += glyph_problems(settings, [source])
+        found += glyph_problems(settings, [source]) + chapter_language_problems([source])
         template = source.template or "handout"
         if template not in templates:
             found.append(error(source.location.path, source.key_lines.get("template", 1),
@@ -56,7 +57,8 @@ def gather_handouts(book: Book) -> tuple[list[Handout], list[Problem], list[Prob
             continue
         warnings += found
         cited = [book.references[key] for key in style.cited_keys]
-        entries = tuple((ref.key, text) for ref, text in chicago.bibliography(cited))
+        with words.speaking(source.lang):
+            entries = tuple((ref.key, text) for ref, text in chicago.bibliography(cited))
         handouts.append(Handout(source.path.stem, template, rendered[0], entries))
     return handouts, errors, warnings
 

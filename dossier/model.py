@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from . import words
 from .problems import Location
 
 
@@ -95,18 +96,19 @@ class RenderedChapter:
     refs: object = None  # render.crossref.Refs: cross-references and their targets, until the book resolves them
 
 
-def chapter_labels(chapters) -> dict[str, tuple[str, str]]:
+def chapter_labels(chapters, language: str = "en") -> dict[str, tuple[str, str]]:
     """Each chapter's label by slug: ("Chapter", "1"), …, and for appendices ("Appendix", "A"), …,
-    numbered and lettered in the order the chapters print."""
+    numbered and lettered in the order the chapters print; the word in the book's ``language``."""
     labels, numbers, letters = {}, 0, 0
+    chapter_word, appendix_word = (words.capital(words.term(language, name)) for name in ("chapter", "appendix"))
     for part in chapters:
         chapter = getattr(part, "chapter", part)
         if chapter.appendix:
             letters += 1
-            labels[chapter.slug] = ("Appendix", _letters(letters))
+            labels[chapter.slug] = (appendix_word, _letters(letters))
         else:
             numbers += 1
-            labels[chapter.slug] = ("Chapter", str(numbers))
+            labels[chapter.slug] = (chapter_word, str(numbers))
     return labels
 
 

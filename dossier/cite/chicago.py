@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from .. import words
 from ..model import Citation, CiteItem, Reference
 from ..problems import Location
 from .syntax import parse_citation
@@ -160,10 +161,10 @@ def _names_first(work: Work, item: CiteItem, short: bool) -> bool:
 
 def _ibid(work: Work, item: CiteItem, before: CiteItem) -> str:
     if not item.locator or (item.locator == before.locator and item.label == before.label):
-        return "ibid."
+        return words.say("ibid")
     if is_numeric(work.volume) and item.label == "page" and not work.container and work.kind not in SERIAL:
-        return f"ibid., {esc(work.volume)}:{format_locator(item.locator, 'page')}"
-    return "ibid., " + label_locator(item)
+        return f"{words.say('ibid')}, {esc(work.volume)}:{format_locator(item.locator, 'page')}"
+    return f"{words.say('ibid')}, " + label_locator(item)
 
 
 # -- pieces the layouts share ------------------------------------------------------
@@ -192,7 +193,7 @@ def _date_html(work: Work) -> str:
         return esc(work.issued.text(_date_form(work)))
     if work.kind in {"entry-encyclopedia", "webpage"}:
         return ""
-    return "n.d."
+    return words.say("no date", "short")
 
 
 def _date_form(work: Work) -> str:
@@ -218,14 +219,17 @@ def _link(work: Work) -> str:
 def _accessed(work: Work, capital: bool) -> str:
     if work.doi or work.issued or not (work.url and work.accessed):
         return ""
-    return ("Accessed " if capital else "accessed ") + esc(work.accessed.text())
+    accessed = words.say("accessed")
+    return join(" ", [words.capital(accessed) if capital else accessed, esc(work.accessed.text())])
 
 
 def _chapter_in(work: Work, bib: bool) -> str:
     """ "in " before the container, or "chap. 4 in " with a chapter number."""
+    chapter, within = words.say("chapter", "short"), words.say("in")
+    within = (words.capital(within) if bib and not work.chapter else within) + " " if within else ""
     if work.chapter:
-        return f"{'Chap.' if bib else 'chap.'} {esc(work.chapter)} in "
-    return "In " if bib else "in "
+        return f"{words.capital(chapter) if bib else chapter} {esc(work.chapter)} {within}"
+    return within
 
 
 def _lead_names(work: Work, bib: bool) -> str:
@@ -234,11 +238,11 @@ def _lead_names(work: Work, bib: bool) -> str:
     if work.authors:
         return form(work.authors)
     if work.editors and work.editors == work.translators:
-        return form(work.editors) + ", " + ("eds. and trans." if len(work.editors) > 1 else "ed. and trans.")
+        return form(work.editors) + ", " + words.say("editortranslator", "short", len(work.editors) > 1)
     if work.editors:
-        return form(work.editors) + (", eds." if len(work.editors) > 1 else ", ed.")
+        return form(work.editors) + ", " + words.say("editor", "short", len(work.editors) > 1)
     if work.translators:
-        return form(work.translators) + ", trans."
+        return form(work.translators) + ", " + words.say("translator", "short")
     return ""
 
 
@@ -292,7 +296,7 @@ def _with_publication(work: Work, head: str) -> str:
         facts = _publication(work)
         return join(" ", [head, f"({facts})" if facts else ""])
     if kind == "manuscript":
-        what = "" if (work.publisher or work.url or work.doi or work.number) else "unpublished manuscript"
+        what = "" if (work.publisher or work.url or work.doi or work.number) else words.say("manuscript")
         return join(", ", [head, what, _publication(work)])
     if kind == "webpage":
         return join(", ", [head, esc(work.publisher), _date_html(work)])
@@ -321,7 +325,7 @@ def _serial_source(work: Work, locator: str) -> str:
         return join(", ", [journal, _date_html(work), locator])
     if work.volume or work.issue:
         plural = re.search(r"[,&\u2013-]", work.issue)
-        issue = f"{'nos.' if plural else 'no.'} {esc(work.issue)}" if work.issue else ""
+        issue = f"{words.say('issue', 'short', bool(plural))} {esc(work.issue)}" if work.issue else ""
         head = join(" ", [journal, esc(work.volume)])
         head = join(", ", [head, issue])
         dated = f"{head} ({_date_html(work)})"
@@ -337,7 +341,7 @@ def _unsigned_entry_note(work: Work, item: CiteItem) -> str:
                            label_locator(item) if item.locator else "", _accessed(work, False), _link(work)])
     facts = _publication(work)
     head = join(", ", [_container_html(work), edition_after_title(work), identifiers(work, item)])
-    return join(", ", [join(" ", [head, f"({facts})" if facts else ""]), f"under {title}",
+    return join(", ", [join(" ", [head, f"({facts})" if facts else ""]), join(" ", [words.say("sub-verbo"), title]),
                        f"({_date_html(work)})" if work.issued else "", _full_locator(work, item)])
 
 
@@ -347,7 +351,7 @@ def _treaty(work: Work, item: CiteItem | None) -> str:
                         esc(first_page(work.pages))])
     locator = ""
     if item is not None and item.locator:
-        at = "at " if item.label == "page" and work.pages else ""
+        at = words.say("at") + " " if item.label == "page" and work.pages and words.say("at") else ""
         locator = at + label_locator(item, legal=True)
     parties = "-".join(esc(p.literal or p.family) for p in work.authors)
     core = join(", ", [title, parties, _date_html(work) if work.issued else "", source, locator])
@@ -390,7 +394,7 @@ def _short_title_html(work: Work) -> str:
             title = _title_html(work, quoted=True, short=True)
         else:
             title = _title_html(work, quoted=True, short=True, case=False)
-        return title if (work.url or work.doi) else f"under {title}"
+        return title if (work.url or work.doi) else join(" ", [words.say("sub-verbo"), title])
     return _title_html(work, quoted=_quoted_title(work), short=True)
 
 

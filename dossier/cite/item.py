@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from .. import words
 from ..model import CiteItem, Reference
 from .text import (esc, is_numeric, italic, join, literal_list, names_display_bib, names_note, ordinal,
                    parse_date, role, smart, smart_names, unbrace)
@@ -298,11 +299,11 @@ def volume_label(work: Work) -> str:
     """CSL label-volume: "vol. 2", but a volume that is not a number stands alone ("II")."""
     if not work.volume:
         return ""
-    return f"vol. {esc(work.volume)}" if is_numeric(work.volume) else esc(work.volume)
+    return f"{words.say('volume', 'short')} {esc(work.volume)}" if is_numeric(work.volume) else esc(work.volume)
 
 
 def _volumes_label(work: Work) -> str:
-    return f"{esc(work.volumes)} vols." if work.volumes else ""
+    return f"{esc(work.volumes)} {words.say('number-of-volumes', 'short', plural=True)}" if work.volumes else ""
 
 
 def identifiers(work: Work, item: CiteItem | None) -> str:
@@ -318,7 +319,7 @@ def identifiers(work: Work, item: CiteItem | None) -> str:
     page_cited = item is not None and bool(item.locator) and item.label == "page"
     volumes = "" if work.volume or work.volume_title or page_cited else _volumes_label(work)
     names = names_display_bib if bib else names_note
-    by = f"by {names(work.container_authors)}" if work.container_authors else ""
+    by = join(" ", [words.say("container-author", "verb"), names(work.container_authors)]) if work.container_authors else ""
     return join(", ", [volume, by, *_contributors(work, bib), volumes])
 
 
@@ -327,7 +328,8 @@ def identifiers_bib(work: Work) -> str:
     else a sentence each ("Edited by A. Translated by B. 3 vols.")."""
     if work.volume or work.volume_title:
         return capitalize_first(identifiers(work, None))
-    by = f"by {names_display_bib(work.container_authors)}" if work.container_authors else ""
+    by = join(" ", [words.say("container-author", "verb"), names_display_bib(work.container_authors)]) \
+        if work.container_authors else ""
     parts = [by, *_contributors(work, True), _volumes_label(work)]
     return ". ".join(capitalize_first(p) for p in parts if p)
 
@@ -341,7 +343,7 @@ def edition_text(work: Work) -> str:
     if not work.edition:
         return ""
     if work.edition.isdigit():
-        return f"{ordinal(int(work.edition))} ed."
+        return f"{ordinal(int(work.edition))} {words.say('edition', 'short')}"
     return esc(smart(work.edition))
 
 
@@ -364,7 +366,8 @@ def report_id(work: Work, bib: bool) -> str:
         return capitalize_first(genre) if bib else genre
     number = esc(work.number)
     if is_numeric(work.number):
-        number = f"{'No.' if bib else 'no.'} {number}"
+        label = words.say("number", "short")
+        number = f"{words.capital(label) if bib else label} {number}"
     elif bib:
         number = capitalize_first(number)
     genre = work.genre
@@ -379,10 +382,10 @@ def _contributors(work: Work, bib: bool) -> list[str]:
         return []  # editors or translators lead the entry; Pandoc prints no others
     editors, translators = work.editors, work.translators
     if editors and editors == translators:
-        return [role("edited and translated by" if bib else "ed. and trans.", editors, bib)]
+        return [role(words.say("editortranslator", "verb" if bib else "verb-short"), editors, bib)]
     parts = []
     if editors:
-        parts.append(role("edited by" if bib else "ed.", editors, bib))
+        parts.append(role(words.say("editor", "verb" if bib else "verb-short"), editors, bib))
     if translators:
-        parts.append(role("translated by" if bib else "trans.", translators, bib))
+        parts.append(role(words.say("translator", "verb" if bib else "verb-short"), translators, bib))
     return parts

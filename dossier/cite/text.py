@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from .. import words
 from ..read.bibtex import ET_AL, split_and
 from ..model import CiteItem, Person
 
@@ -63,8 +64,8 @@ def _split_others(names: Sequence[Person]) -> tuple[list[Person], bool]:
 def names_note(names: Sequence[Person]) -> str:
     real, others = _split_others(names)
     if len(real) + others >= 3:
-        return esc(_display_name(real[0])) + " et al."
-    return esc(_and_list([_display_name(p) for p in real])) + (" et al." if others else "")
+        return esc(_display_name(real[0])) + _et_al()
+    return esc(_and_list([_display_name(p) for p in real])) + (_et_al() if others else "")
 
 
 def names_bib(names: Sequence[Person]) -> str:
@@ -74,18 +75,18 @@ def names_bib(names: Sequence[Person]) -> str:
     if len(real) + others >= 7:
         shown, others = shown[:3], True
     if others:
-        return esc(", ".join(shown)) + (", et al." if len(shown) > 1 else " et al.")
+        return esc(", ".join(shown)) + ("," if len(shown) > 1 else "") + _et_al()
     if len(shown) == 1:
         return esc(shown[0])
-    return esc(", ".join(shown[:-1]) + ", and " + shown[-1])
+    return esc(", ".join(shown[:-1]) + f", {words.say('and')} " + shown[-1])
 
 
 def names_short(names: Sequence[Person]) -> str:
     real, others = _split_others(names)
     families = [p.literal or p.family for p in real]
     if len(real) + others >= 3:
-        return esc(families[0]) + " et al."
-    return esc(_and_list(families)) + (" et al." if others else "")
+        return esc(families[0]) + _et_al()
+    return esc(_and_list(families)) + (_et_al() if others else "")
 
 
 def role(verb: str, names: Sequence[Person], bib: bool = False) -> str:
@@ -99,7 +100,7 @@ def names_display_bib(names: Sequence[Person]) -> str:
     if len(real) + others >= 7:
         shown, others = shown[:3], True
     if others:
-        return esc(", ".join(shown)) + (", et al." if len(shown) > 1 else " et al.")
+        return esc(", ".join(shown)) + ("," if len(shown) > 1 else "") + _et_al()
     return esc(_and_list(shown))
 
 
@@ -107,14 +108,18 @@ def _and_list(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     if len(items) == 2:
-        return f"{items[0]} and {items[1]}"
-    return ", ".join(items[:-1]) + ", and " + items[-1]
+        return f"{items[0]} {words.say('and')} {items[1]}"
+    return ", ".join(items[:-1]) + f", {words.say('and')} " + items[-1]
+
+
+def _et_al() -> str:
+    return " " + esc(words.say("et-al"))
 
 
 # -- dates ----------------------------------------------------------------------------------
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+           "September", "October", "November", "December")  # as .bib files name them (printed: words.date)
 _MONTH_ABBREVIATIONS = {m[:3].lower(): i for i, m in enumerate(_MONTHS, 1)}
 
 
@@ -138,13 +143,8 @@ class Date:
 
 
 def _date_text(parts: tuple[int, ...]) -> str:
-    year = f"{parts[0]}" if parts[0] >= 1000 else f"{parts[0]} AD" if parts[0] > 0 else f"{-parts[0]} BC"
-    if len(parts) == 1:
-        return year
-    month = _MONTHS[parts[1] - 1] if 1 <= parts[1] <= 12 else ""
-    if len(parts) == 2:
-        return f"{month} {year}"
-    return f"{month} {parts[2]}, {year}"
+    """"July 14, 1920", "1920 m. liepos 14 d.": the locale's text form (``words.speaking``)."""
+    return words.date(words.current(), parts)
 
 
 def parse_date(edtf: str | None, year: str | None = None, month: str | None = None,
@@ -185,15 +185,19 @@ def _month(value: str | None) -> int | None:
 
 # -- locators and page ranges ---------------------------------------------------------------
 
-_LABELS = {  # CSL short terms: singular, plural
-    "page": ("p.", "pp."), "volume": ("vol.", "vols."), "chapter": ("chap.", "chaps."),
-    "section": ("sec.", "secs."), "number": ("no.", "nos."), "note": ("n.", "nn."),
-    "paragraph": ("para.", "paras."), "line": ("l.", "ll."), "verse": ("v.", "vv."),
-    "book": ("bk.", "bks."), "part": ("pt.", "pts."), "figure": ("fig.", "figs."),
-    "folio": ("fol.", "fols."), "column": ("col.", "cols."), "article": ("art.", "arts."),
-    "article-locator": ("art.", "arts."),
-}
-_LEGAL_SYMBOLS = {"section": ("§", "§§"), "paragraph": ("¶", "¶¶"), "chapter": ("ch.", "chs.")}
+_LABELS = {"page", "volume", "chapter", "section", "number", "note", "paragraph", "line", "verse",
+           "book", "part", "figure", "folio", "column", "article", "article-locator"}  # named by CSL's short terms
+_LEGAL_SYMBOLS = {"section", "paragraph"}  # CSL's symbol terms: "§", "¶"
+
+
+def _label_terms(label: str, form: str = "short") -> tuple[str, str]:
+    """A locator label's term, singular and plural, in the language being written."""
+    if label == "chapter" and form == "symbol":
+        return ("ch.", "chs.")
+    if label not in _LABELS:
+        return (label, label)
+    name = "article-locator" if label == "article" else label
+    return words.say(name, form), words.say(name, form, plural=True)
 
 
 def label_locator(item: CiteItem, legal: bool = False) -> str:
@@ -203,13 +207,13 @@ def label_locator(item: CiteItem, legal: bool = False) -> str:
     if label == "page":
         return value
     if legal:
-        terms = _LEGAL_SYMBOLS.get(label) or _LABELS.get(label, (label, label))
+        terms = _label_terms(label, "symbol" if label in _LEGAL_SYMBOLS or label == "chapter" else "short")
     elif is_numeric(item.locator):
-        terms = _LABELS.get(label, (label, label))
+        terms = _label_terms(label)
     elif label in ("chapter", "line", "verse"):
         return value
     else:
-        terms = _LABELS.get(label, (label, label))
+        terms = _label_terms(label)
     return f"{terms[_is_plural(item.locator)]} {value}"
 
 
@@ -265,8 +269,8 @@ def _is_plural(value: str) -> bool:
 
 
 def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    """"2nd", "2-asis": the locale's ordinal (``words.speaking``)."""
+    return words.ordinal(words.current(), n)
 
 
 # -- text helpers -----------------------------------------------------------------------------

@@ -222,7 +222,7 @@ def _capitalize(word: str) -> str:
 
 def capitalize_first(text: str) -> str:
     """Capitalise the first word of a note if it is all lower case ("see" → "See")."""
-    match = re.match(r"((?:<[^>]+>|[^\w<])*)([a-z]+)\b", text)
-    if not match:
+    match = re.match(r"((?:<[^>]+>|[^\w<])*)([^\W\d_]+)\b", text)  # any script: "sudarė" → "Sudarė"
+    if not match or not match.group(2).islower():
         return text
     return text[:match.start(2)] + _capitalize(match.group(2)) + text[match.end(2):]
