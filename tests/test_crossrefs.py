@@ -170,3 +170,18 @@ def test_pandoc_gives_the_same_notes_for_the_chapters_citations(built):
             for note in spans(chapter_html, '<span class="footnote"')]
     assert len(ours) == len(theirs) == 5
     assert ours == theirs
+
+
+def test_references_are_written_in_the_books_language(tmp_path):
+    from dossier.book import render_chapters
+    from dossier.project import load_settings
+    from dossier.read import treaties
+    body = "## Sienos {#sec-sienos}\n\nŽr. @tbl-datos, @fig-zemelapis ir [@sec-sienos]{.page}.\n\n" \
+           "![Demarkacijos linija](map.png){#fig-zemelapis}\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nTable: Datos {#tbl-datos}\n"
+    settings = load_settings(tmp_path, {"language": "lt"})
+    rendered, _ = render_chapters([chapter(body)], Plain(), {}, treaties.TreatyData(), settings)
+    html = rendered[0].html
+    assert '<a class="xref" href="#tbl-datos">lentelė\u00a01</a>' in html
+    assert '<a class="xref" href="#fig-zemelapis">iliustracija\u00a01</a>' in html
+    assert '<span class="table-label">Lentelė 1.</span> Datos' in html and "Iliustracija 1." in html
+    assert '<a class="page-ref" href="#sec-sienos">p.\u00a0' in html
