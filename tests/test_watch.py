@@ -158,8 +158,11 @@ def test_preview_serves_the_outputs_and_the_files_they_name_only_and_to_its_own_
         assert fetch("/output/handouts/sheet.pdf")[0] == 200
         for private in ("/content/01-first.md", "/content/02-second.md", "/content/treaties.yaml", "/bib/refs.bib",
                         "/pyproject.toml", "/content/images/unused.png", "/content/images/", "/output/.cache/parts/0123.pdf",
-                        "/output/escape/passwd", "/.git/config", "/output/", "/"):
+                        "/output/escape/passwd", "/.git/config", "/output/", "/__pages/1.png", "/__pages/../pyproject.toml",
+                        "/__pages/x.png", "/__pages/0.png"):
             assert fetch(private)[0] == 404, private
+        status, body = fetch("/")  # the page view, generated: no pages rendered here
+        assert status == 200 and b"<iframe" in body and b"<img" not in body
         assert fetch("/output/dossier.html", host="evil.example")[0] == 403
 
         chapter.write_text(chapter.read_text(encoding="utf-8").replace("images/map.png", "images/unused.png"), encoding="utf-8")
