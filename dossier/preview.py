@@ -83,9 +83,13 @@ class Pages:
     def source_at(self, number: int, x: float, y: float) -> str | None:
         """The source location of the block nearest above the point (pt from the page's top left)
         of page ``number``: the last block starting above it on the page (nearest the point's
-        column where two start at one height), else the last block of an earlier page."""
+        column where two start at one height), else the last block of an earlier page (one
+        going on from there); none on a page where no block starts (the contents, the
+        bibliography: not written in Markdown)."""
         with self.lock:
-            for page in range(min(number, len(self.sources)), 0, -1):
+            if not 1 <= number <= len(self.sources) or not self.sources[number - 1]:
+                return None
+            for page in range(number, 0, -1):
                 starts = self.sources[page - 1]
                 if page < number:
                     if starts:
