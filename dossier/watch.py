@@ -1,9 +1,10 @@
-"""``build.py watch``: rebuild on every save, with a live HTML preview on localhost.
+"""``build.py watch``: rebuild on every save, with a live preview on localhost.
 
 The loop looks at the inputs (chapters, bibliography, data, templates, styles, settings)
-a few times a second. On a change it rebuilds the HTML first, so the preview reloads at
-once, then the PDF, incrementally. A build that fails prints its problems in the terminal
-and shows them over the preview; the last good outputs stay as they were. Ctrl-C stops.
+a few times a second. On a change it rebuilds the HTML first, so the reading view reloads at
+once, then the PDF, incrementally, then renders the pages that changed for the page view at
+``/`` (``preview.py``). A build that fails prints its problems in the terminal and shows them
+over the preview; the last good outputs stay as they were. Ctrl-C stops.
 
 The preview server listens on 127.0.0.1 only, answers only requests addressed to it by
 that name, and serves exactly the outputs (``dossier.html``, the PDFs; not the cache) and the
@@ -11,7 +12,9 @@ files they name: the ``href``/``src`` of the HTML, the ``url()`` and ``@import``
 and of the stylesheets it links, each resolved from the file that names it, as the browser and
 the typesetter resolve it; never the chapters, the data or anything else in the project. That
 list is made anew after every rebuild. Each page it serves gets a small script that asks
-``/__status`` for the build's version and reloads when it changes.
+``/__status`` for the build's version and reloads when it changes. The page view, its page
+images, their sizes and a point's source are generated (``/``, ``/__pages/<n>.png``,
+``/__pages.json``, ``/__source``), never read from a file.
 """
 from __future__ import annotations
 
