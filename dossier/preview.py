@@ -38,10 +38,12 @@ class Pages:
         self.changed = 0  # the first page that changed in the last update (1-based), 0: none yet
         self.rendered = 0  # pages rendered in the last update
         self.sources: list[list[tuple[float, float, str]]] = []  # per page: (top, left, "path:line"), top to bottom
+        self.part_starts: list[int] = [0]  # the first page (0-based) of each part
         self._read: tuple[int, int] | None = None  # the PDF's (mtime, size) at the last update
 
-    def update(self, pdf: Path, sources: list[list[tuple[float, float, str]]] | None = None) -> bool:
-        """Render the pages of ``pdf`` that changed since the last update; whether any did."""
+    def update(self, pdf: Path, sources: tuple[list, list[int]] | None = None) -> bool:
+        """Render the pages of ``pdf`` that changed since the last update; whether any did.
+        ``sources``: per page, where each block starts on it, and the first page of each part."""
         try:
             info = pdf.stat()
             if (info.st_mtime_ns, info.st_size) == self._read and sources is None:
@@ -65,7 +67,7 @@ class Pages:
             self.images = [images.get(n) or self.images[n] for n in range(len(digests))]
             self.sizes, self.digests, self._read = sizes, digests, (info.st_mtime_ns, info.st_size)
             if sources is not None:
-                self.sources = sources
+                self.sources, self.part_starts = sources
             self.rendered = len(changed)
             if changed or len(digests) < len(old):
                 self.changed = (changed[0] if changed else len(digests) - 1) + 1
@@ -83,13 +85,14 @@ class Pages:
     def source_at(self, number: int, x: float, y: float) -> str | None:
         """The source location of the block nearest above the point (pt from the page's top left)
         of page ``number``: the last block starting above it on the page (nearest the point's
-        column where two start at one height), else the last block of an earlier page (one
-        going on from there); none on a page where no block starts (the contents, the
+        column where two start at one height), else the last block of an earlier page of its
+        part (one going on from there); none on a page where no block starts (the contents, the
         bibliography: not written in Markdown)."""
         with self.lock:
             if not 1 <= number <= len(self.sources) or not self.sources[number - 1]:
                 return None
-            for page in range(number, 0, -1):
+            first = max(start for start in [0, *self.part_starts] if start < number) + 1  # its part's first page
+            for page in range(number, first - 1, -1):
                 starts = self.sources[page - 1]
                 if page < number:
                     if starts:

@@ -381,7 +381,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served,
         lines = [f"the build stopped: {type(exc).__name__}: {exc}"]
     else:
         served.refresh(settings)  # the PDFs it wrote
-        _render_pages(settings, pages, result.page_sources, status, say)
+        _render_pages(settings, pages, (result.page_sources, result.part_starts), status, say)
         for warning in result.warnings:
             say(str(warning))
         lines = [str(p) for p in result.failed]
@@ -394,12 +394,12 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served,
     _publish(status, lines)
 
 
-def _render_pages(settings: Settings, pages: Pages, sources: list, status: Status, say) -> None:
+def _render_pages(settings: Settings, pages: Pages, sources: tuple[list, list], status: Status, say) -> None:
     """The dossier's pages that changed, rendered for the page view, which then reloads; where
-    each block starts on them (``sources``), for a click on a page to find its source."""
+    each block starts on them and where each part starts (``sources``), for a click on a page."""
     started = time.perf_counter()
     try:
-        changed = pages.update(settings.path("output_dir") / "dossier.pdf", sources or None)
+        changed = pages.update(settings.path("output_dir") / "dossier.pdf", sources if sources[0] else None)
     except Exception as exc:  # a PDF pdfium or qpdf cannot read: the page view keeps the last pages
         say(f"the page view could not render the PDF: {type(exc).__name__}: {exc}")
         return

@@ -173,3 +173,22 @@ def test_preview_serves_the_outputs_and_the_files_they_name_only_and_to_its_own_
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_point_on_a_page_finds_the_block_starting_nearest_above_it_in_its_part():
+    from dossier.preview import Pages
+
+    pages = Pages()
+    pages.sources = [
+        [],  # the contents: no block written in Markdown
+        [[100.0, 80.0, "content/01-a.md:2"], [300.0, 80.0, "content/01-a.md:6"], [700.0, 80.0, "content/01-a.md:6"]],
+        [[400.0, 80.0, "content/01-a.md:9"]],  # the paragraph of line 6 goes on above it
+        [[140.0, 80.0, "content/02-b.md:2"], [500.0, 80.0, "content/02-b.md:7"], [500.0, 300.0, "content/02-b.md:8"]],
+    ]
+    pages.part_starts = [0, 1, 3]
+    assert pages.source_at(2, 90, 310) == "content/01-a.md:6"
+    assert pages.source_at(2, 90, 299) == "content/01-a.md:2"
+    assert pages.source_at(3, 90, 50) == "content/01-a.md:6"  # from the page before
+    assert pages.source_at(4, 90, 100) is None  # above the part's first block: nothing of the part before
+    assert pages.source_at(4, 320, 520) == "content/02-b.md:8" and pages.source_at(4, 200, 520) == "content/02-b.md:7"
+    assert pages.source_at(1, 90, 400) is None and pages.source_at(9, 0, 0) is None
