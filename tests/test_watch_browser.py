@@ -64,8 +64,8 @@ def test_page_view_in_a_browser(tmp_path):
     browser = None
     try:
         status = lambda: json.loads(get(f"{base}/__status"))
+        browser = Browser()  # starting while watch builds
         wait_for(lambda: status()["pages"] >= 1)
-        browser = Browser()
         browser.open(f"{base}/")
         shown = poll(browser, PAGE_VIEW_LOADED, 10)
         pdf = root / "output" / "dossier.pdf"
