@@ -21,6 +21,11 @@ $(STAMP): requirements.lock
 	touch $@
 
 $(TEST_STAMP): $(STAMP) requirements-test.lock
+	@# The test of watch's preview drives a real headless browser: Debian's Chromium (no download
+	@# of its own). Without it that test fails, saying so.
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  ( (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	    || echo "note: could not install chromium; the browser test of watch will fail" )
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.lock
 	touch $@
 
@@ -53,6 +58,6 @@ lock:
 	.venv-lock/bin/pip install --quiet $$($(PYTHON) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))')
 	.venv-lock/bin/pip freeze > requirements.lock && rm -rf .venv-lock
 
-# Rebuild on every save, with a live preview at http://127.0.0.1:8000/output/dossier.html
+# Rebuild on every save, with a live preview at http://127.0.0.1:8000/ (the pages as they print, and the HTML)
 watch: $(STAMP) $(BYTECODE)
 	$(PY) build.py watch

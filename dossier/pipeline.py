@@ -44,6 +44,8 @@ class BuildResult:
     audit: list[Problem] = field(default_factory=list)  # the page audit's findings, shown with -v (warnings with --audit)
     audit_figures: dict[str, dict] = field(default_factory=dict)  # per edition: pages, gaps, justified, wide, widest, hyphens
     pages_referred: dict[str, dict] = field(default_factory=dict)  # per edition: id -> the page a page reference names
+    page_sources: list[list] = field(default_factory=list)  # per page of the dossier: [top, left, "path:line"] of each block starting on it
+    part_starts: list[int] = field(default_factory=list)  # the dossier's first page (0-based) of each part
 
 
 def build(settings: Settings, targets=("dossier",), pool: Pool | None = None, strict: bool = False,
@@ -181,6 +183,7 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
                 pdf_path = out_dir / "dossier.pdf"
                 outputs.write(pdf_path, lambda handle: compact.write(tagged, handle))
                 result.pages = len(placed[name].page_kinds)
+                result.page_sources, result.part_starts = placed[name].sources, placed[name].offsets
                 result.outputs.append(pdf_path)
                 result.described[pdf_path] = f"{result.pages} pages, {result.notes} notes, {result.bibliography} works in the bibliography"
             else:

@@ -1,9 +1,10 @@
-"""``build.py watch``: rebuild on every save, with a live HTML preview on localhost.
+"""``build.py watch``: rebuild on every save, with a live preview on localhost.
 
 The loop looks at the inputs (chapters, bibliography, data, templates, styles, settings)
-a few times a second. On a change it rebuilds the HTML first, so the preview reloads at
-once, then the PDF, incrementally. A build that fails prints its problems in the terminal
-and shows them over the preview; the last good outputs stay as they were. Ctrl-C stops.
+a few times a second. On a change it rebuilds the HTML first, so the reading view reloads at
+once, then the PDF, incrementally, then renders the pages that changed for the page view at
+``/`` (``preview.py``). A build that fails prints its problems in the terminal and shows them
+over the preview; the last good outputs stay as they were. Ctrl-C stops.
 
 The preview server listens on 127.0.0.1 only, answers only requests addressed to it by
 that name, and serves exactly the outputs (``dossier.html``, the PDFs; not the cache) and the
@@ -11,13 +12,16 @@ files they name: the ``href``/``src`` of the HTML, the ``url()`` and ``@import``
 and of the stylesheets it links, each resolved from the file that names it, as the browser and
 the typesetter resolve it; never the chapters, the data or anything else in the project. That
 list is made anew after every rebuild. Each page it serves gets a small script that asks
-``/__status`` for the build's version and reloads when it changes.
+``/__status`` for the build's version and reloads when it changes. The page view, its page
+images, their sizes and a point's source are generated (``/``, ``/__pages/<n>.png``,
+``/__pages.json``, ``/__source``), never read from a file.
 """
 from __future__ import annotations
 
 import json
 import os
 import posixpath
+import re
 import threading
 import time
 from functools import lru_cache, partial
@@ -25,11 +29,12 @@ from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .book import cache_dir
 from .fingerprint import input_files
 from .pipeline import build
+from .preview import Pages, page_view
 from .files import TOOL_FOLDERS, clear_damaged_cache
 from .problems import BuildError, error
 from .project import Settings, line_of, load_settings
@@ -38,34 +43,59 @@ from .typeset.pool import Pool
 
 RELOAD_SCRIPT = """<script>
 (function () {
-  var seen = null;
+  var seen = null, key = "%(key)s";
   function show(errors) {
     var box = document.getElementById("__build_errors");
-    if (!errors.length) { if (box) box.remove(); return; }
+    if (!errors.length || window.top !== window) { if (box) box.remove(); return; }  // a frame: its page shows them
     if (!box) { box = document.createElement("pre"); box.id = "__build_errors"; document.body.prepend(box); }
     box.style.cssText = "position:fixed;top:0;left:0;right:0;margin:0;padding:1em;background:#fff3f3;border-bottom:3px solid #b00;color:#600;font:13px monospace;white-space:pre-wrap;z-index:9999";
     box.textContent = "The last build failed; this preview shows the last good one.\\n\\n" + errors.join("\\n");
   }
   function poll() {
     fetch("/__status").then(function (r) { return r.json(); }).then(function (s) {
-      if (seen !== null && s.version !== seen) { location.reload(); return; }
-      seen = s.version; show(s.errors);
+      if (seen !== null && s[key] !== seen) { location.reload(); return; }
+      seen = s[key]; show(s.errors);
     }).catch(function () {}).finally(function () { setTimeout(poll, 150); });
   }
   poll();
 })();
 </script>"""
 
+# A click on a block that carries its source (data-source="content/02-lithuania.md:14") shows
+# where it is written, in a box to copy it from; the page view calls __showSource too.
+SOURCE_SCRIPT = """<script>
+(function () {
+  window.__showSource = function (where) {
+    var box = document.getElementById("__source");
+    if (!box) {
+      box = document.createElement("input"); box.id = "__source"; box.readOnly = true;
+      box.style.cssText = "position:fixed;bottom:12px;left:12px;width:30em;padding:.4em .6em;background:#ffd;border:1px solid #997;font:13px monospace;z-index:9998";
+      document.body.append(box);
+    }
+    box.value = where; box.focus(); box.select();
+  };
+  document.addEventListener("click", function (event) {
+    var block = event.target.closest && event.target.closest("[data-source]");
+    var top = window.top !== window && window.top.__showSource ? window.top : window;
+    if (block && !event.target.closest("a[href]")) top.__showSource(block.dataset.source);
+  });
+})();
+</script>"""
+
 
 class Status:
+    """The build's version (the reading HTML reloads when it changes), the page images' version
+    (the page view reloads), and the last build's problems."""
+
     def __init__(self):
         self.version = 0
+        self.pages = 0
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
     def as_json(self) -> bytes:
         with self.lock:
-            return json.dumps({"version": self.version, "errors": self.errors}).encode()
+            return json.dumps({"version": self.version, "pages": self.pages, "errors": self.errors}).encode()
 
 
 class Served:
@@ -207,9 +237,12 @@ class PreviewHandler(SimpleHTTPRequestHandler):
     as its host, so that a web page cannot reach it under another name (DNS rebinding).
     """
 
-    def __init__(self, *args, status: Status, served: Served, **kwargs):
+    def __init__(self, *args, status: Status, served: Served, pages: Pages | None = None, reading_url: str = "",
+                 **kwargs):
         self.status = status
         self.served = served
+        self.pages = pages or Pages()
+        self.reading_url = reading_url
         super().__init__(*args, **kwargs)
 
     def do_GET(self):
@@ -222,17 +255,42 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             url = posixpath.normpath(unquote(urlsplit(self.path).path, errors="strict"))
         except (ValueError, UnicodeDecodeError):
             return self.send_error(404)
+        if url in ("/", "/__pages.json", "/__source") or url.startswith("/__pages/"):
+            return self._generated(url)
         path = self.served.get(url)
         try:
             if path is None or path.resolve() != path or not path.is_file():
                 return self.send_error(404)
             if path.suffix == ".html":
-                text = path.read_text(encoding="utf-8", errors="replace").replace("</body>", RELOAD_SCRIPT + "</body>", 1)
+                scripts = RELOAD_SCRIPT.replace("%(key)s", "version") + SOURCE_SCRIPT
+                text = path.read_text(encoding="utf-8", errors="replace").replace("</body>", scripts + "</body>", 1)
                 return self._send(200, "text/html; charset=utf-8", text.encode("utf-8"))
             body = path.read_bytes()
         except OSError:  # gone since the list was made
             return self.send_error(404)
         return self._send(200, self.guess_type(str(path)), body)
+
+    def _generated(self, url: str):
+        """What no file holds: the page view, its page images, their sizes, a point's source."""
+        if url == "/":
+            with self.status.lock:
+                version = self.status.pages
+            scripts = RELOAD_SCRIPT.replace("%(key)s", "pages") + SOURCE_SCRIPT
+            return self._send(200, "text/html; charset=utf-8", page_view(self.pages, self.reading_url, version, scripts))
+        if url == "/__pages.json":
+            return self._send(200, "application/json", self.pages.as_json())
+        if url == "/__source":
+            query = parse_qs(urlsplit(self.path).query)
+            try:
+                page, x, y = int(query["page"][0]), float(query["x"][0]), float(query["y"][0])
+            except (KeyError, ValueError):
+                return self.send_error(400)
+            return self._send(200, "application/json", json.dumps({"source": self.pages.source_at(page, x, y)}).encode())
+        name = url.removeprefix("/__pages/")
+        image = self.pages.image(int(name[:-4])) if re.fullmatch(r"[1-9][0-9]{0,5}\.png", name) else None
+        if image is None:
+            return self.send_error(404)
+        return self._send(200, "image/png", image)
 
     def do_HEAD(self):
         self.send_error(405)
@@ -270,14 +328,17 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
     if not html.resolve().is_relative_to(settings.root):
         raise BuildError([error("pyproject.toml", line_of(settings.root / "pyproject.toml", "output_dir"),
                                 "watch previews the outputs from the project folder: output_dir must lie inside it")])
-    handler = partial(PreviewHandler, directory=str(settings.root), status=status, served=served)
+    reading_url = "/" + html.resolve().relative_to(settings.root).as_posix()
+    pages = Pages()
+    handler = partial(PreviewHandler, directory=str(settings.root), status=status, served=served, pages=pages,
+                      reading_url=reading_url)
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as exc:
         raise BuildError([error("", 0, f"the preview cannot listen on 127.0.0.1:{port} ({exc.strerror}): "
                                        "choose another port with --port")]) from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    say(f"preview: http://127.0.0.1:{server.server_address[1]}/{html.resolve().relative_to(settings.root).as_posix()}")
+    say(f"preview: http://127.0.0.1:{server.server_address[1]}/ (the pages as they print, beside {reading_url[1:]})")
     say("watching content, bibliography, data, templates and styles; Ctrl-C stops")
     stop = stop or threading.Event()
     seen: dict = {}
@@ -286,7 +347,7 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
             current = snapshot(settings)
             if current != seen:
                 seen = current
-                _rebuild(settings.root, overrides, status, served, say, pool, strict)
+                _rebuild(settings.root, overrides, status, served, pages, say, pool, strict)
             stop.wait(interval)
     except KeyboardInterrupt:
         pass
@@ -296,10 +357,11 @@ def watch(settings: Settings, port: int, say: Callable[[str], None], overrides: 
         say("stopped")
 
 
-def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served, say, pool: Pool | None,
-             strict: bool) -> None:
-    """HTML first (the preview reloads), then the PDFs; problems go to the terminal and the preview.
-    What the preview serves is listed anew after each (the HTML may name new files).
+def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served, pages: Pages, say,
+             pool: Pool | None, strict: bool) -> None:
+    """HTML first (the reading view reloads), then the PDFs, then the dossier's changed pages are
+    rendered (the page view reloads); problems go to the terminal and the preview. What the
+    preview serves is listed anew after each (the HTML may name new files).
 
     Nothing that goes wrong in one rebuild ends the loop: the next save tries again.
     """
@@ -319,6 +381,7 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served,
         lines = [f"the build stopped: {type(exc).__name__}: {exc}"]
     else:
         served.refresh(settings)  # the PDFs it wrote
+        _render_pages(settings, pages, (result.page_sources, result.part_starts), status, say)
         for warning in result.warnings:
             say(str(warning))
         lines = [str(p) for p in result.failed]
@@ -329,6 +392,21 @@ def _rebuild(root: Path, overrides: dict | None, status: Status, served: Served,
         say(line)
     say(f"build failed; {kept}")
     _publish(status, lines)
+
+
+def _render_pages(settings: Settings, pages: Pages, sources: tuple[list, list], status: Status, say) -> None:
+    """The dossier's pages that changed, rendered for the page view, which then reloads; where
+    each block starts on them and where each part starts (``sources``), for a click on a page."""
+    started = time.perf_counter()
+    try:
+        changed = pages.update(settings.path("output_dir") / "dossier.pdf", sources if sources[0] else None)
+    except Exception as exc:  # a PDF pdfium or qpdf cannot read: the page view keeps the last pages
+        say(f"the page view could not render the PDF: {type(exc).__name__}: {exc}")
+        return
+    if changed:
+        say(f"rendered {pages.rendered} of {len(pages.sizes)} pages for the preview in {time.perf_counter() - started:.2f} s")
+        with status.lock:
+            status.pages += 1
 
 
 def _publish(status: Status, errors: list[str]) -> None:

@@ -145,8 +145,8 @@ def test_a_table_caption_before_or_after_and_an_image_in_a_sentence():
     rendered, problems = render_chapter(chapter(body), Plain(), {})
     assert problems == []
     html = rendered.html
-    assert re.search(r'<table id="tbl-b">\s*<caption>\ue010\d+\ue011 Before</caption>', html)
-    assert re.search(r'<table id="tbl-\d+">\s*<caption>\ue010\d+\ue011 After, <em>emphasised</em></caption>', html)
+    assert re.search(r'<table id="tbl-b">\s*<caption>\ue020\d+\ue021 Before</caption>', html)
+    assert re.search(r'<table id="tbl-\d+">\s*<caption>\ue020\d+\ue021 After, <em>emphasised</em></caption>', html)
     assert "<figure" not in html and "Table:" not in html  # an image in a sentence is no figure
 
 

@@ -7,6 +7,7 @@ import pytest
 from dossier.model import Chapter
 from dossier.problems import Location
 from dossier.render.markdown import MAX_NESTING, data_environment, render_chapter
+from test_render import without_sources
 
 
 class Style:
@@ -20,7 +21,7 @@ def chapter(body, body_line=5):
 
 def render(body, context=None, env=None):
     rendered, problems = render_chapter(chapter(body), Style(), {"a": 1}, context, env)
-    return rendered, [str(p) for p in problems]
+    return without_sources(rendered), [str(p) for p in problems]
 
 
 TOO_MUCH_WORK = "data reference: this expression repeats too much work: a chapter's data expressions may take 1,000,000 steps"

@@ -21,18 +21,19 @@ from dataclasses import dataclass, field, replace
 from ..problems import Location, Problem, did_you_mean, error
 from ..words import term
 
-REF_OPEN, REF_CLOSE = "\ue010", "\ue011"
+# Placeholders (private-use characters; U+E000–E004 are render/markdown.py's, U+E010–E011 render/sourcelines.py's)
+REF_OPEN, REF_CLOSE = "\ue020", "\ue021"
 REF_RE = re.compile(f"{REF_OPEN}(\\d+){REF_CLOSE}")
-PAGE_OPEN, PAGE_CLOSE = "\ue012", "\ue013"
+PAGE_OPEN, PAGE_CLOSE = "\ue022", "\ue023"
 PAGE_RE = re.compile(f"{PAGE_OPEN}([^{PAGE_CLOSE}]*){PAGE_CLOSE}")
-CAPTION_OPEN, CAPTION_CLOSE = "\ue014", "\ue015"
+CAPTION_OPEN, CAPTION_CLOSE = "\ue024", "\ue025"
 KINDS = {"sec": "section", "fig": "figure", "tbl": "table"}
 ID_RE = re.compile(r"(?i)(?:sec|fig|tbl)-[\w-]*\w")
 # "Table: words {#tbl-x}" or ": words" on a line of its own (Pandoc's table caption)
 CAPTION_RE = re.compile(r"^(?:Table)?:[ \t]+(?P<text>.*?)(?:[ \t]*\{#(?P<id>tbl-[\w-]*\w)\})?[ \t]*$")
 TABLE_LINE_RE = re.compile(r"^[ ]{0,3}\|")
 DELIMITER_RE = re.compile(r"^[ ]{0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
-FIGURE_RE = re.compile(r'<p>(<img\b(?=[^>]*\balt="([^"]*?\S[^"]*?)")[^>]*>)</p>')
+FIGURE_RE = re.compile(r'<p(?P<attributes>[^>]*)>(<img\b(?=[^>]*\balt="([^"]*?\S[^"]*?)")[^>]*>)</p>')
 
 
 def is_crossref(key: str) -> bool:
@@ -93,7 +94,8 @@ def table_captions(lines: list[str], path: str, first_line: int, refs: Refs, ren
                 captions[len(captions)] = f'<caption>{label} {caption}</caption>'
                 ids[len(captions) - 1] = id_
                 lines[index] = ""
-                lines[start] = re.sub(r"\|", "|" + mark, lines[start], count=1) if "|" in lines[start] else mark + lines[start]
+                lines[start] = re.sub(r"\|([ \t]*)", lambda m: "|" + m.group(1) + mark, lines[start], count=1) \
+                    if "|" in lines[start] else mark + lines[start]
                 break
     return {n: (ids[n], caption) for n, caption in captions.items()}
 
@@ -127,7 +129,7 @@ def figures(out: str, path: str, body: str, first_line: int, refs: Refs) -> str:
     seen: list[str] = []
 
     def one(match: re.Match) -> str:
-        image, caption = match.group(1), match.group(2)
+        image, caption = match.group(2), match.group(3)
         id_match = re.search(r'\bid="([^"]+)"', image)
         src = re.search(r'\bsrc="([^"]*)"', image)
         needle = "](" + html.unescape(src.group(1)) if src else "!["
@@ -138,7 +140,7 @@ def figures(out: str, path: str, body: str, first_line: int, refs: Refs) -> str:
         image = re.sub(r'\s\bid="[^"]+"', "", image)
         refs.targets.append(("fig", id_, html.unescape(caption), location))
         label = refs.use(id_, "label", location)
-        return (f'<figure class="figure" id="{html.escape(id_)}">{image}'
+        return (f'<figure class="figure" id="{html.escape(id_)}"{match.group("attributes")}>{image}'
                 f'<figcaption>{label} {caption}</figcaption></figure>')
     return FIGURE_RE.sub(one, out)
 
@@ -207,7 +209,7 @@ def resolve(rendered: list, labels: dict[str, tuple[str, str]], language: str,
         html_text = REF_RE.sub(lambda m: words[int(m.group(1))], part.html)
         headings = part.headings
         if numbered:
-            html_text = re.sub(r'(<h[23] id="([^"]+)"[^>]*>)', lambda m: m.group(1) + (
+            html_text = re.sub(r'(<h[23]\b[^>]*?\bid="([^"]+)"[^>]*>)', lambda m: m.group(1) + (
                 f'<span class="section-number">{numbers[html.unescape(m.group(2))]}</span> '
                 if html.unescape(m.group(2)) in numbers else ""), html_text)
             headings = tuple((level, id_, f"{numbers[id_]} {text}" if id_ in numbers else text) for level, id_, text in headings)

@@ -29,7 +29,7 @@ from ..cite.syntax import find_citations, find_narrative, narrative_item, parse_
 from ..model import Chapter, Citation, CiteItem, RenderedChapter
 from ..problems import Location, Problem, did_you_mean, error, warning
 from ..read.chapters import slugify
-from . import crossref
+from . import crossref, sourcelines
 from .sandbox import DataSandbox
 
 NOTE_OPEN, NOTE_CLOSE = "\ue000", "\ue001"
@@ -130,6 +130,7 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
         if name not in called:
             problems.append(warning(chapter.location.path, line, f"note [^{name}] is defined but never called"))
     converter.reset()
+    sourcelines.register(converter, chapter)  # data-source="path:line" on the body's blocks (not the notes' own)
     try:
         out = converter.convert(body_text)
     except RecursionError:  # what _too_deep does not foresee
@@ -141,6 +142,7 @@ def _render_chapter(chapter, style, known_keys, context, env) -> tuple[RenderedC
     out = re.sub(f"(?<={NOTE_CLOSE})(?={NOTE_OPEN})", '<span class="note-sep">,</span>', out)
     out = NOTE_TOKEN_RE.sub(lambda m: note_html(chapter_id, int(m.group(1)) + 1, notes.html[int(m.group(1))]), out)
     out = HELD_RE.sub(lambda m: notes.held[int(m.group(1))], out).replace("\\@", "@")
+    out = sourcelines.notes(out, converter, chapter_id)
     rendered = RenderedChapter(chapter=chapter, html=out, headings=headings, note_count=len(notes.html),
                                note_lines=tuple(notes.lines), refs=refs)
     return rendered, problems

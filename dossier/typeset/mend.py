@@ -179,7 +179,7 @@ def _tag_name(tag: str) -> str:
 def _split_note(html_text: str, note_id: str, kept: str) -> str:
     """The note ``note_id`` split after the last whole word of ``kept`` (its text as printed): the
     inline elements open there closed, and opened again in the part continued."""
-    opening = re.search(rf"""<span class=(["'])footnote\1 id=(["']){re.escape(note_id)}\2>""", html_text)
+    opening = re.search(rf"""<span class=(["'])footnote\1 id=(["']){re.escape(note_id)}\2[^>]*>""", html_text)
     if opening is None:
         return html_text
     end = _block_end(html_text, opening.end(), "span")

@@ -116,6 +116,7 @@ class Laid:
     notes_off_page: list[list]  # [note id, call page, note page], pages 1-based within the part
     warnings: list[str] = field(default_factory=list)
     findings: list[list] = field(default_factory=list)  # the page audit's: [kind, page, text, figure]
+    sources: list[list] = field(default_factory=list)  # per page: [top, left, "path:line"] where each source block starts
     audit: dict = field(default_factory=dict)  # the page audit's figures (typeset/pages.py Audit.summary)
     cached: bool = False
     data: bytes = field(default=b"", repr=False)  # the PDF's bytes, as checked: what the merge reads
@@ -129,15 +130,17 @@ class Placed:
     sizes: list[tuple[float, float]]
     offsets: list[int]  # first merged page index of each part
     anchors: dict[str, tuple[int, float, float, float, float]]  # id -> (merged page index, x1, y1, x2, y2 from the top left)
+    sources: list[list] = field(default_factory=list)  # per merged page: [top, left, "path:line"] (watch's page view)
 
 
 def place(parts: list[Part], laid: list[Laid]) -> Placed:
     """Lay the parts end to end; every part starts on a right-hand (odd) page."""
     kinds: list[str] = []
     sizes: list[tuple[float, float]] = []
-    offsets, anchors = [], {}
+    offsets, anchors, sources = [], {}, []
     for number, (part, result) in enumerate(zip(parts, laid)):
         offsets.append(len(kinds))
+        sources += result.sources or [[] for _ in result.sizes]
         for width, height in result.sizes:
             kinds.append("front" if part.kind == "front" else ("landscape" if width > height else "body"))
             sizes.append((width, height))
@@ -146,7 +149,8 @@ def place(parts: list[Part], laid: list[Laid]) -> Placed:
         if number < len(parts) - 1 and result.pages % 2:
             kinds.append("pad")
             sizes.append(pad_size(result))
-    return Placed(kinds, sizes, offsets, anchors)
+            sources.append([])
+    return Placed(kinds, sizes, offsets, anchors, sources)
 
 
 def pad_size(result: Laid) -> tuple[float, float]:
@@ -354,15 +358,16 @@ def _laid(data: dict, pdf: Path, payload: bytes, cached: bool) -> Laid:
     links = [[_page(page, pages), _text(target), [_number(v) for v in box]] for page, target, box in data["links"]]
     notes = [[_text(note), _page(call - 1, pages) + 1, note_page] for note, call, note_page in data["notes_off_page"]]
     warnings = [_text(text) for text in data["warnings"]]
+    sources = [[[_number(top), _number(left), _text(where)] for top, left, where in page] for page in data["sources"]]
     findings = [[_text(kind), _page(page - 1, pages) + 1, _text(text), _number(figure) if kind not in ("fragment",) else _text(figure)]
                 for kind, page, text, figure in data["findings"]]
     if any(kind not in _FINDINGS for kind, *_ in findings) or not isinstance(data["audit"], dict):
         raise ValueError("findings")
-    if (len(sizes) != pages or any(len(box) != 5 for box in anchors.values())
+    if (len(sizes) != pages or len(sources) != pages or any(len(box) != 5 for box in anchors.values())
             or any(len(box) != 4 for _, _, box in links) or any(type(n) is not int for *_, n in notes)):
         raise ValueError("malformed")
     return Laid(pdf=pdf, pages=pages, sizes=sizes, anchors=anchors, links=links, notes_off_page=notes,
-                warnings=warnings, findings=findings, audit=data["audit"], cached=cached, data=payload)
+                warnings=warnings, findings=findings, audit=data["audit"], sources=sources, cached=cached, data=payload)
 
 
 def _number(value) -> float:

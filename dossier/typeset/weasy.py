@@ -226,18 +226,34 @@ def typeset_one(html_text: str, base_url: str, roots: list[str], note_ids: list,
     finally:
         release(document)
     files = {_relative(path, roots): file_digest(path) for path in laid_out.served}
-    anchors, links, sizes = {}, [], []
+    anchors, links, sizes, sources, started = {}, [], [], [], set()
     for index, page in enumerate(document.pages):
         sizes.append((page.width * PX_TO_PT, page.height * PX_TO_PT))
+        sources.append(_sources(page._page_box, started))
         for name, rectangle in page.anchors.items():
             if name not in elsewhere:
                 anchors.setdefault(name, [index, *(v * PX_TO_PT for v in rectangle)])
         for kind, target, rectangle, _ in page.links:
             if kind == "internal":
                 links.append([index, target, [v * PX_TO_PT for v in rectangle]])
-    return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links,
+    return {"pages": len(document.pages), "sizes": sizes, "anchors": anchors, "links": links, "sources": sources,
             "notes_off_page": [list(o) for o in off], "warnings": laid_out.messages, "files": files,
             "audit": found.summary(), "findings": found.findings}
+
+
+def _sources(page_box, started: set) -> list[list]:
+    """Where on the page each block that carries its source (``data-source``, from
+    ``render/sourcelines.py``) starts: [top, left, "path:line"], pt from the page's top left,
+    top to bottom; a block is listed on its first page only (``started``: the elements seen)."""
+    found = []
+    for box in page_box.descendants():
+        element = box.element
+        if (element is None or id(element) in started or not element.get("data-source")
+                or "::" in box.element_tag):  # a note's call (::footnote-call), a list item's ::marker
+            continue
+        started.add(id(element))
+        found.append([round(box.border_box_y() * PX_TO_PT, 2), round(box.border_box_x() * PX_TO_PT, 2), element.get("data-source")])
+    return sorted(found, key=lambda start: (start[0], start[1]))
 
 
 def _seams(document) -> list[list[str]]:
