@@ -63,19 +63,19 @@ def bracketed(citation_inner: str, after: str) -> tuple[str, str, str, int] | No
         return None
     if after.startswith("{.page}"):
         return match.group("prefix"), match.group("id"), "page", len("{.page}")
-    form = "number" if match.group("minus") else ("Ref" if match.group("id")[0].isupper() else "ref")
+    form = "number" if match.group("minus") else narrative_form(match.group("id"))
     return match.group("prefix"), match.group("id"), form, 0
 
 
 def narrative_form(id_: str) -> str:
+    """"@fig-x" is "figure 1", "@Fig-x" "Figure 1"."""
     return "Ref" if id_[0].isupper() else "ref"
 
 
 def table_captions(lines: list[str], path: str, first_line: int, refs: Refs, render_inline) -> dict[int, tuple[str, str]]:
     """Take each table's caption line out of ``lines`` (blanked, so lines keep their numbers),
     and mark the table's first cell with a placeholder; returns the captions' HTML by number."""
-    captions: dict[int, str] = {}
-    ids: dict[int, str] = {}
+    captions: dict[int, tuple[str, str]] = {}  # number -> (the table's id, its caption's HTML)
     tables = _tables(lines)
     for start, end in tables:
         # the caption: just before or after the table, or a blank line away
@@ -91,13 +91,12 @@ def table_captions(lines: list[str], path: str, first_line: int, refs: Refs, ren
                 refs.targets.append(("tbl", id_, html.unescape(re.sub(r"<[^>]+>", "", caption)), location))
                 label = refs.use(id_, "label", location)
                 mark = f"{CAPTION_OPEN}{len(captions)}{CAPTION_CLOSE}"
-                captions[len(captions)] = f'<caption>{label} {caption}</caption>'
-                ids[len(captions) - 1] = id_
+                captions[len(captions)] = (id_, f'<caption>{label} {caption}</caption>')
                 lines[index] = ""
                 lines[start] = re.sub(r"\|([ \t]*)", lambda m: "|" + m.group(1) + mark, lines[start], count=1) \
                     if "|" in lines[start] else mark + lines[start]
                 break
-    return {n: (ids[n], caption) for n, caption in captions.items()}
+    return captions
 
 
 def _tables(lines: list[str]) -> list[tuple[int, int]]:
