@@ -143,12 +143,10 @@ def _typeset(book: Book, environment, html_path: Path, result: BuildResult, hand
             if digits[name] > SLOT_DIGITS:  # a book of 1,000 pages or more: wider slots in the contents
                 parts[name][0] = front_part(edition, environment, html_path, digits[name])
                 laid[name][0] = lay_out(parts[name][:1])[0]
-                pages[name] = merge.Pages(len(parts[name]))
-                for i, part_laid in enumerate(laid[name]):
-                    pages[name].add(i, part_laid)
+                pages[name] = _gathered(laid[name])
             placed[name] = typeset.place(parts[name], laid[name])
             editions[name], pages[name], placed[name] = _settle_page_refs(
-                edition, environment, html_path, parts[name], laid[name], pages[name], placed[name], lay_out)
+                name, edition, environment, html_path, parts[name], laid[name], pages[name], placed[name], lay_out)
             result.pages_referred[name] = editions[name].pages
             where = " of the booklet" if name == "booklet" else ""
             for part, part_laid, offset in zip(parts[name], laid[name], placed[name].offsets):
@@ -208,13 +206,22 @@ def _known_pages(settings: Settings, edition: str) -> dict[str, int]:
         return {}
 
 
-def _settle_page_refs(edition: Book, environment, html_path: Path, parts: list, laid: list, pages: merge.Pages,
+def _gathered(laid: list[typeset.Laid]) -> merge.Pages:
+    """An edition's pages gathered anew, after some of its parts were laid out again."""
+    pages = merge.Pages(len(laid))
+    for index, part_laid in enumerate(laid):
+        pages.add(index, part_laid)
+    return pages
+
+
+def _settle_page_refs(name: str, edition: Book, environment, html_path: Path, parts: list, laid: list, pages: merge.Pages,
                       placed: typeset.Placed, lay_out) -> tuple[Book, merge.Pages, typeset.Placed]:
     """Page references are typeset with the pages they had in the last build; where a target
     now prints on another page, the chapters that refer to it are typeset again with the new
     number (a number one digit longer may move pages in turn: at most four rounds). ``parts``
     and ``laid`` are updated in place; the numbers are kept for the next build."""
     referring = {index + 1: page_targets(chapter.html) for index, chapter in enumerate(edition.chapters)}
+    known = edition.pages
     for _ in range(4):
         found = {id_: placed.anchors[id_][0] + 1 for ids in referring.values() for id_ in ids if id_ in placed.anchors}
         stale = [index for index, ids in referring.items() if any(edition.pages.get(id_) != found.get(id_) for id_ in ids)]
@@ -224,13 +231,10 @@ def _settle_page_refs(edition: Book, environment, html_path: Path, parts: list, 
         fresh = body_parts(edition, environment, html_path)
         for index, part_laid in zip(stale, lay_out([fresh[index - 1] for index in stale])):
             parts[index], laid[index] = fresh[index - 1], part_laid
-        pages = merge.Pages(len(parts))
-        for index, part_laid in enumerate(laid):
-            pages.add(index, part_laid)
+        pages = _gathered(laid)
         placed = typeset.place(parts, laid)
-    name = "booklet" if edition.settings.half_sheet else "dossier"
-    path = cache_dir(edition.settings) / f"pages-{name}.json"
-    if edition.pages and _known_pages(edition.settings, name) != edition.pages:
+    if edition.pages != known:
+        path = cache_dir(edition.settings) / f"pages-{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(edition.pages, sort_keys=True), encoding="utf-8")
     return edition, pages, placed
