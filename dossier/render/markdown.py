@@ -256,10 +256,7 @@ def _take_notes(text, chapter, definitions, notes, style, known_keys, converter,
     """Replace citations and note calls, in reading order, by note placeholders."""
     problems: list[Problem] = []
     called: set[str] = set()
-    tokens = [(m.start(), m.end(), "cite", m) for m in find_citations(text)]
-    tokens += [(m.start(), m.end(), "call", m) for m in CALL_RE.finditer(text)]
-    tokens += [(m.start(), m.end(), "narrative", m) for m in find_narrative(text)]
-    tokens.sort(key=lambda t: t[0])
+    tokens = sorted(_citations(text) + [(m.start(), m.end(), "call", m) for m in CALL_RE.finditer(text)], key=lambda t: t[0])
     out, pos = [], 0
     for start, end, kind, match in tokens:
         if start < pos:
@@ -327,6 +324,13 @@ def _cite(inner, location, style, known_keys, in_note):
     return style.cite(citation), []
 
 
+def _citations(text: str) -> list[tuple[int, int, str, re.Match]]:
+    """The bracketed ("cite") and narrative citations of a piece of Markdown: (start, end, kind,
+    match); an "@key" inside a bracketed citation is among them too, for the caller to skip."""
+    return ([(m.start(), m.end(), "cite", m) for m in find_citations(text)]
+            + [(m.start(), m.end(), "narrative", m) for m in find_narrative(text)])
+
+
 def _crossref(kind, match, after, known_keys) -> tuple[str, str, str, int] | None:
     """A cross-reference where a citation would be: (prefix, id, form, the characters it takes
     from the start of the match, or 0 for the match's own); None for a citation."""
@@ -363,12 +367,11 @@ def _author_note(text, location, style, known_keys, converter, refs):
     problems = []
     inline: list[str] = []
     pieces, pos = [], 0
-    found_at = sorted([(m.start(), m, False) for m in find_citations(text)] + [(m.start(), m, True) for m in find_narrative(text)],
-                      key=lambda t: t[0])
-    for start, match, narrative in found_at:
+    for start, end, kind, match in sorted(_citations(text), key=lambda t: t[0]):
         if start < pos:
             continue  # an "@key" inside a bracketed citation
-        xref = _crossref("narrative" if narrative else "cite", match, text[match.end():], known_keys)
+        narrative = kind == "narrative"
+        xref = _crossref(kind, match, text[end:], known_keys)
         if xref:
             prefix, id_, form, taken = xref
             pieces.append(text[pos:start] + (prefix + " " if prefix else "") + refs.use(id_, form, location))
@@ -387,11 +390,8 @@ def _author_note(text, location, style, known_keys, converter, refs):
         pieces.append(text[pos : match.start()])
         if html_text is None:
             pieces.append(match.group(0))
-        elif narrative:
-            inline.append(html_text)
-            pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
         else:
-            inline.append(html_text if _bare(text[: match.start()], text[match.end():]) else f"({html_text})")
+            inline.append(html_text if narrative or _bare(text[: match.start()], text[match.end():]) else f"({html_text})")
             pieces.append(f"{NOTE_OPEN}{len(inline) - 1}{NOTE_CLOSE}")
         pos = match.end()
     pieces.append(text[pos:])
