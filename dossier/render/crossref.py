@@ -18,6 +18,7 @@ import html
 import re
 from dataclasses import dataclass, field, replace
 
+from ..cite.titles import capitalize_first
 from ..problems import Location, Problem, did_you_mean, error
 from ..words import term
 
@@ -185,8 +186,7 @@ def resolve(rendered: list, labels: dict[str, tuple[str, str]], language: str,
         for kind, id_, caption, location in part.refs.targets:
             counts[kind] += 1
             targets.append((kind, id_, str(counts[kind]), caption, location))
-            name = term(language, KINDS[kind])
-            part.refs.listed.append((KINDS[kind], id_, f"{name[:1].upper()}{name[1:]} {counts[kind]}.", caption))
+            part.refs.listed.append((KINDS[kind], id_, _label(language, kind, str(counts[kind])), caption))
         for kind, id_, shown, title, location in targets:
             if id_ in found:
                 problems.append(error(location.path, location.line, f"the id '{id_}' is given twice: first at "
@@ -222,14 +222,19 @@ def _words(id_: str, form: str, target, language: str, numbered: bool) -> str:
         shown = term(language, "open-quote") + title + term(language, "close-quote")
     name = term(language, KINDS[kind])
     if form == "label":
-        return f'<span class="{KINDS[kind]}-label">{html.escape(name[:1].upper() + name[1:])} {shown}.</span>'
+        return f'<span class="{KINDS[kind]}-label">{html.escape(_label(language, kind, shown))}</span>'
     if form == "page":
         return f'<a class="page-ref" href="#{html.escape(id_)}">{html.escape(term(language, "page", "short"))}\u00a0{PAGE_OPEN}{html.escape(id_)}{PAGE_CLOSE}</a>'
     if form == "number":
         text = shown
     else:
-        text = f"{name[:1].upper() + name[1:] if form == 'Ref' else name}\u00a0{shown}"
+        text = f"{capitalize_first(name) if form == 'Ref' else name}\u00a0{shown}"
     return f'<a class="xref" href="#{html.escape(id_)}">{html.escape(text)}</a>'
+
+
+def _label(language: str, kind: str, number: str) -> str:
+    """A caption's label, "Figure 1." (in the list of figures and tables too)."""
+    return f"{capitalize_first(term(language, KINDS[kind]))} {number}."
 
 
 def page_targets(html_text: str) -> list[str]:
