@@ -97,21 +97,25 @@ def _split_locator(rest: str) -> tuple[str, str, str]:
 
 def find_citations(text: str) -> list[re.Match]:
     """Every bracketed citation in a piece of Markdown, skipping code."""
-    code = [m.span() for m in CODE_RE.finditer(text)]
     found = []
-    for match in BRACKET_RE.finditer(text):
+    for match in _outside_code(BRACKET_RE, text):
         line_start = text.rfind("\n", 0, match.start()) + 1
-        if any(a <= match.start() < b for a, b in code) or LINK_DEFINITION_RE.match(text, line_start) and text[line_start:match.start()].strip() == "":
+        if LINK_DEFINITION_RE.match(text, line_start) and text[line_start:match.start()].strip() == "":
             continue
         found.append(match)
     return found
 
 
+def _outside_code(pattern: re.Pattern, text: str) -> list[re.Match]:
+    """The matches of ``pattern`` in ``text`` that do not start in code (a fenced block, a span)."""
+    code = [m.span() for m in CODE_RE.finditer(text)]
+    return [m for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in code)]
+
+
 def find_narrative(text: str) -> list[re.Match]:
     """Every "@key" (with its "[locator]", if any) in the running text of a piece of Markdown,
     skipping code; those inside a bracketed citation are the caller's to skip."""
-    code = [m.span() for m in CODE_RE.finditer(text)]
-    return [m for m in NARRATIVE_RE.finditer(text) if not any(a <= m.start() < b for a, b in code)]
+    return _outside_code(NARRATIVE_RE, text)
 
 
 def narrative_item(match: re.Match, location: Location) -> CiteItem:
