@@ -89,7 +89,7 @@ class NoteStyle:
         it before ``cite`` with the same item, author suppressed, for the note."""
         work = self._works[item.key]
         if work.kind == "treaty":
-            return work.title.html("title") if work.title else ""
+            return _treaty_title(work)
         names = _short_author(work) if item.key in self._given else _lead_names(work, bib=False)
         return names or _short_title_html(work)
 
@@ -345,8 +345,13 @@ def _unsigned_entry_note(work: Work, item: CiteItem) -> str:
                        f"({_date_html(work)})" if work.issued else "", _full_locator(work, item)])
 
 
+def _treaty_title(work: Work) -> str:
+    """A treaty's title, roman and unquoted, as legal style sets it."""
+    return work.title.html("title") if work.title else ""
+
+
 def _treaty(work: Work, item: CiteItem | None) -> str:
-    title = work.title.html("title") if work.title else ""
+    title = _treaty_title(work)
     source = join(" ", [esc(work.volume), work.container.html("title") if work.container else "",
                         esc(first_page(work.pages))])
     locator = ""
@@ -370,7 +375,7 @@ def short_form(refs: Mapping[str, Reference], source: str) -> str:
 
 def short_note(work: Work, item: CiteItem) -> str:
     if work.kind == "treaty":
-        title = work.title.html("title") if work.title else ""
+        title = _treaty_title(work)
         return join(", ", [title, label_locator(item, legal=True) if item.locator else ""])
     author = "" if item.suppress_author else _short_author(work)
     return join(", ", [author, _short_title_html(work), _subsequent_locator(work, item)])
